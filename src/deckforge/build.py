@@ -1,0 +1,95 @@
+"""`deckforge build` as a library call: graph, identities, emitters, and a summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deckforge.config import Config, load_config
+from deckforge.diagnostics import Diagnostic, sort_key
+from deckforge.model import KnowledgeGraph
+
+
+@dataclass
+class BuildReport:
+    config: Config
+    graph: KnowledgeGraph
+    outputs: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return sorted(self.graph.diagnostics, key=sort_key)
+
+    def exit_code(self, strict: bool) -> int:
+        levels = {d.level for d in self.graph.diagnostics}
+        if "error" in levels or (strict and "warning" in levels):
+            return 1
+        return 0
+
+    def summary(self) -> str:
+        g = self.graph
+        flags = Counter(f.name for c in g.cards for f in {f.name: f for f in c.flags}.values())
+        kinds = Counter(c.kind for c in g.cards)
+        merged = sum(len(m.members) - 1 for m in g.merges)
+        levels = Counter(d.level for d in g.diagnostics)
+        width = max((len(s.path) for s in g.sources), default=10)
+        lines = ["", "deckforge build summary", "-" * 23, "raw items read:"]
+        lines += [f"  {s.path:<{width}}  {s.raw_items:>5}  ({s.reader})" for s in g.sources]
+        lines.append(f"  {'total':<{width}}  {len(g.raw_items):>5}")
+        lines.append(
+            f"cards out:  {len(g.cards)}  ("
+            + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")"
+        )
+        lines.append(f"merged:     {merged} items into {len(g.merges)} cards")
+        lines.append(f"repaired:   {flags.get('repaired', 0)}")
+        lines.append(
+            "flagged:    "
+            + ", ".join(f"{name} {flags.get(name, 0)}" for name in ("conflict", "needs-review", "claim-mismatch"))
+        )
+        lines.append(f"problems:   {levels.get('error', 0)} errors, {levels.get('warning', 0)} warnings")
+        lines.append("outputs:")
+        lines += [f"  {name:<10} {path}" for name, path in self.outputs.items()]
+        lines.append(f"done in {self.seconds:.1f}s")
+        return "\n".join(lines)
+
+
+def run_build(
+    sources: Path | None = None,
+    out: Path | None = None,
+    root: Path | None = None,
+    with_site: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    from deckforge import lock as lockfile
+    from deckforge.emit.anki import write_apkg
+    from deckforge.emit.graph_json import write_graph_json
+    from deckforge.pipeline import build_graph
+
+    say = progress or (lambda _msg: None)
+    start = time.perf_counter()
+    config = load_config(root=root, sources=sources, out=out)
+    say(f"reading {config.relpath(config.sources_dir)}/ ...")
+    graph = build_graph(config)
+    say(f"{len(graph.raw_items)} raw items -> {len(graph.cards)} cards")
+    graph, lock = lockfile.apply_lock(graph, config.lock_path)
+    report = BuildReport(config=config, graph=graph)
+    report.outputs["graph"] = write_graph_json(graph, config.out_dir / "graph.json")
+    say("writing the Anki deck ...")
+    apkg = write_apkg(graph, config, lock)
+    if apkg:
+        report.outputs["deck"] = apkg
+    if with_site:
+        from deckforge.emit.site import build_site
+
+        say("building the site ...")
+        site = build_site(graph, config)
+        if site:
+            report.outputs["site"] = site
+    lockfile.write_lock(lock, config.lock_path)
+    report.graph = graph
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,74 @@
+"""The `deckforge` command line: a thin layer over the library API.
+
+Exit codes: 0 success; 1 problems found (errors, or warnings under --strict); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pathlib import Path
+
+import click
+
+from deckforge import __version__
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="deckforge")
+def main() -> None:
+    """Turn messy course notes into an Anki deck and a cross-linked knowledge base.
+
+    \b
+    Typical use, from the project folder (the one with sources/ and snippets/):
+      deckforge build            build/graph.json, build/<deck>.apkg, build/site/
+      deckforge lint             what is wrong with the notes, as file:line:col
+      deckforge check            run the snippet tests behind the formulas
+    """
+
+
+@main.command()
+@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of notes to read (default: sources/ of the project).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the outputs (default: build/).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1): use in CI.")
+@click.option("--no-site", is_flag=True, help="Skip the MkDocs site (faster).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+def build(sources: Path | None, out: Path | None, strict: bool, no_site: bool, quiet: bool) -> None:
+    """Build graph.json, the Anki deck and the site from the notes.
+
+    Problems in the notes are reported as file:line:col and the rest of the build goes on;
+    outputs are written atomically, so an interrupted build never leaves a half-written file.
+    """
+    from deckforge.build import run_build
+
+    if sources is not None and not sources.is_dir():
+        raise click.UsageError(f"--sources {sources}: no such folder")
+    report = run_build(sources=sources, out=out, with_site=not no_site,
+                       progress=None if quiet else _echo_err)
+    for diag in report.diagnostics:
+        _echo_err(str(diag))
+    click.echo(report.summary())
+    sys.exit(report.exit_code(strict=strict))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of build/graph.json (deckforge.graph/1)."""
+    import json
+
+    from deckforge.emit.graph_json import load_schema
+
+    text = json.dumps(load_schema(), indent=2) + "\n"
+    if out:
+        (out / "graph.schema.json").write_text(text, "utf-8")
+    else:
+        click.echo(text, nl=False)
+
+

@@ -1,0 +1,1 @@
+"""Emitters: the graph written out as graph.json, an Anki package and a MkDocs site."""

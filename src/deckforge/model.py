@@ -1,0 +1,197 @@
+"""The canonical model: what readers produce, what passes transform, what emitters write.
+
+Everything here is a plain dataclass. Passes never mutate a graph in place; they build a new
+one with `dataclasses.replace`, so each pass can be tested (and reasoned about) on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from deckforge.diagnostics import Diagnostic
+
+CARD_KINDS = ("basic", "true-false", "multiple-choice", "cloze", "formula")
+FLAGS = ("repaired", "conflict", "needs-review", "claim-mismatch")
+
+
+@dataclass(frozen=True, order=True)
+class SourceSpan:
+    """Where a piece of text came from: a path relative to the project root, 1-based inclusive lines."""
+
+    path: str
+    line: int
+    end_line: int
+
+    def __str__(self) -> str:
+        if self.end_line == self.line:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}-{self.end_line}"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "end_line": self.end_line}
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One question-like thing a reader found, before any interpretation.
+
+    `section` is the structural context above the item (lecture, quiz, heading path), outermost
+    first. `kind_hint` lets a reader say what it knows ("cloze", "definition", "multiple-choice")
+    without deciding the card kind itself; the cards pass decides.
+    """
+
+    question: str
+    answer: str
+    span: SourceSpan
+    reader: str
+    section: tuple[str, ...] = ()
+    label: str | None = None  # a quiz label such as "Quiz 2 Q1a" or a bare "Q1b"
+    kind_hint: str | None = None
+    options: tuple[str, ...] = ()
+    correct: tuple[int, ...] = ()  # indices into options
+    notes: tuple[str, ...] = ()  # reader observations (e.g. how a quiz answer was recovered)
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A flag word from FLAGS and the human-readable reason for it."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    kind: str
+    question: str
+    answer: str  # Markdown + LaTeX (`$…$`, `$$…$$`)
+    sources: tuple[SourceSpan, ...]
+    deck: tuple[str, ...] = ()  # course, lecture/quiz: becomes `A::B` in Anki
+    options: tuple[str, ...] = ()
+    correct: tuple[int, ...] = ()
+    label: str | None = None
+    tags: tuple[str, ...] = ()
+    concepts: tuple[str, ...] = ()
+    formulas: tuple[str, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    extra: str = ""  # explanation / surviving text shown on the back
+    guid: str | None = None  # filled from deckforge.lock by the Anki identity step
+    verified: tuple[str, ...] = ()  # claims a snippet confirmed, human-readable
+
+    def has_flag(self, name: str) -> bool:
+        return any(f.name == name for f in self.flags)
+
+    def with_flag(self, name: str, reason: str) -> Card:
+        if any(f.name == name and f.reason == reason for f in self.flags):
+            return self
+        return _replace(self, flags=self.flags + (Flag(name, reason),))
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A registry formula (see snippets/). `module` is the snippet module that implements it."""
+
+    id: str
+    name: str
+    latex: str
+    concept: str
+    aliases: tuple[str, ...] = ()
+    module: str = ""
+    section: str = ""  # the `--8<-- [start:NAME]` section of the module holding its code
+    tests: tuple[str, ...] = ()  # pytest node ids that check the implementation
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    definition: str = ""
+    formulas: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    reader: str
+    sha256: str
+    raw_items: int = 0
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Record of a dedupe merge, for the quality report: which card absorbed which items."""
+
+    card_id: str
+    members: tuple[SourceSpan, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class KnowledgeGraph:
+    raw_items: tuple[RawItem, ...] = ()
+    cards: tuple[Card, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+    formulas: tuple[Formula, ...] = ()
+    sources: tuple[SourceFile, ...] = ()
+    merges: tuple[Merge, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def replace(self, **changes) -> KnowledgeGraph:
+        return _replace(self, **changes)
+
+    def warn(self, *diags: Diagnostic) -> KnowledgeGraph:
+        return _replace(self, diagnostics=self.diagnostics + tuple(diags))
+
+
+def _replace(obj, **changes):
+    return replace(obj, **changes)
+
+
+_WS = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def normalize_key(text: str) -> str:
+    """Case-, accent-, punctuation- and whitespace-insensitive form used for identities and matching."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _PUNCT.sub(" ", text.casefold())
+    return _WS.sub(" ", text).strip()
+
+
+def card_id(question: str, section: tuple[str, ...] | str = ()) -> str:
+    """Stable id from the normalized question and its section (ARCHITECTURE: card identity)."""
+    if isinstance(section, str):
+        section = (section,)
+    key = normalize_key(question) + "\x1f" + "\x1f".join(normalize_key(s) for s in section)
+    return "c" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", normalize_key(text))).strip("-") or "x"
+
+
+__all__ = [
+    "CARD_KINDS",
+    "FLAGS",
+    "Card",
+    "Concept",
+    "Diagnostic",
+    "Flag",
+    "Formula",
+    "KnowledgeGraph",
+    "Merge",
+    "RawItem",
+    "SourceFile",
+    "SourceSpan",
+    "card_id",
+    "normalize_key",
+    "slug",
+]

@@ -1,0 +1,42 @@
+"""Passes: pure functions `graph -> graph`, run in the order listed in PASSES.
+
+Each pass takes the graph and a read-only Context (configuration and the formula registry)
+and returns a new graph; problems it finds go into `graph.diagnostics`, never to stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deckforge.config import Config
+from deckforge.model import KnowledgeGraph
+from deckforge.registry import Registry
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    registry: Registry
+
+
+Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
+
+
+def passes() -> list[tuple[str, Pass]]:
+    from deckforge.passes import cards, check, dedupe, link, normalize, repair
+
+    return [
+        ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
+        ("cards", cards.make_cards),  # RawItem -> Card, with a kind
+        ("repair", repair.repair),  # missing or garbled formula answers from the registry
+        ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
+        ("link", link.link),  # concepts, tags, decks, backlinks
+        ("check", check.check),  # numeric claims evaluated by the snippets
+    ]
+
+
+def run_passes(graph: KnowledgeGraph, ctx: Context) -> KnowledgeGraph:
+    for _name, fn in passes():
+        graph = fn(graph, ctx)
+    return graph

@@ -1,0 +1,81 @@
+"""The library API behind `deckforge build`: sources -> readers -> passes -> KnowledgeGraph."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from deckforge import readers
+from deckforge.config import Config
+from deckforge.diagnostics import Diagnostic
+from deckforge.model import KnowledgeGraph, SourceFile
+from deckforge.passes import Context, run_passes
+from deckforge.registry import Registry, load_registry
+
+NOTE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+_FRONT_MATTER_STYLE = re.compile(r"\A---\s*\n(?:.*\n)*?deckforge-style:\s*([\w-]+)\s*\n", re.M)
+
+
+def discover(sources_dir: Path) -> list[Path]:
+    """Note files under `sources_dir`, in a stable order (hidden files skipped)."""
+    return sorted(
+        p
+        for p in sources_dir.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(sources_dir).parts)
+    )
+
+
+def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    """Bytes -> text. Binary files are skipped with a warning; invalid UTF-8 is replaced and
+    reported at the line of the first bad byte."""
+    if b"\x00" in data[:8192]:
+        return None, [Diagnostic(path, 1, "binary-file", "looks binary (NUL bytes); skipped. "
+                                 "Remove it from sources/ or convert it to text.")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        text = data.decode("utf-8-sig", errors="replace")
+        return text, [Diagnostic(path, line, "invalid-utf8", "is not valid UTF-8; bad bytes were "
+                                 "replaced with U+FFFD. Re-save the file as UTF-8.", col=col)]
+
+
+def choose_reader(text: str, path: Path, config: Config):
+    forced = config.styles.get(path.name)
+    if forced is None:
+        match = _FRONT_MATTER_STYLE.match(text)
+        forced = match.group(1) if match else None
+    return readers.get_reader(forced) if forced else readers.sniff(text, path.name)
+
+
+def read_sources(config: Config) -> KnowledgeGraph:
+    items, files, diags = [], [], []
+    for path in discover(config.sources_dir):
+        rel = config.relpath(path)
+        data = path.read_bytes()
+        text, problems = decode(data, rel)
+        diags.extend(problems)
+        if text is None:
+            continue
+        try:
+            reader = choose_reader(text, path, config)
+        except KeyError as err:
+            diags.append(Diagnostic(rel, 1, "unknown-style", str(err.args[0]), level="error"))
+            continue
+        result = reader.read(text, rel)
+        if not result.items and not result.diagnostics and text.strip():
+            result.diagnostics.append(Diagnostic(rel, 1, "no-cards", f"the {reader.NAME} reader "
+                                                 "found no cards; force a style in [tool.deckforge] styles."))
+        items.extend(result.items)
+        diags.extend(result.diagnostics)
+        files.append(SourceFile(rel, reader.NAME, hashlib.sha256(data).hexdigest(), len(result.items)))
+    return KnowledgeGraph(raw_items=tuple(items), sources=tuple(files), diagnostics=tuple(diags))
+
+
+def build_graph(config: Config, registry: Registry | None = None) -> KnowledgeGraph:
+    if registry is None:
+        registry = load_registry(config.snippets_dir)
+    graph = read_sources(config).replace(formulas=registry.formulas, concepts=registry.concepts)
+    return run_passes(graph, Context(config=config, registry=registry))

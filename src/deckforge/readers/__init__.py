@@ -1,0 +1,50 @@
+"""Readers: one module per note style. Each turns a file's text into RawItems.
+
+A reader module defines:
+
+    NAME: str                                   the style name used in config and diagnostics
+    sniff(text: str) -> float                   confidence 0..1 that the text is in this style
+    read(text: str, path: str) -> ReadResult    raw items and diagnostics, never raises on bad input
+
+Adding a style means adding one module and listing it in READERS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from deckforge.diagnostics import Diagnostic
+from deckforge.model import RawItem
+
+
+@dataclass
+class ReadResult:
+    items: list[RawItem] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _readers() -> list[ModuleType]:
+    from deckforge.readers import alternating, dotted, lms_quiz, obsidian, slides
+
+    # Order breaks sniffing ties: the most specific styles first.
+    return [obsidian, lms_quiz, dotted, alternating, slides]
+
+
+def reader_names() -> list[str]:
+    return [r.NAME for r in _readers()]
+
+
+def get_reader(name: str) -> ModuleType:
+    for reader in _readers():
+        if reader.NAME == name:
+            return reader
+    raise KeyError(f"unknown reader {name!r}; known: {', '.join(reader_names())}")
+
+
+def sniff(text: str, path: str = "") -> ModuleType:
+    """The reader most confident about `text` (ties go to the earlier reader in the list)."""
+    if path.endswith(".md"):
+        return get_reader("obsidian")
+    scores = [(reader.sniff(text), -i, reader) for i, reader in enumerate(_readers())]
+    return max(scores, key=lambda s: (s[0], s[1]))[2]

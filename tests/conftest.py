@@ -1,0 +1,38 @@
+"""Shared fixtures: the real notes and one build of them, reused across tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "sources"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def bundled_build(tmp_path_factory):
+    """One `deckforge build --no-site` of the bundled notes into a temp folder."""
+    from deckforge.build import run_build
+
+    out = tmp_path_factory.mktemp("build")
+    project = tmp_path_factory.mktemp("project")
+    for name in ("sources", "snippets"):
+        shutil.copytree(ROOT / name, project / name)
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    if (ROOT / "deckforge.lock").exists():
+        shutil.copy(ROOT / "deckforge.lock", project / "deckforge.lock")
+    return run_build(root=project, out=out, with_site=False)
+
+
+@pytest.fixture(scope="session")
+def graph_json(bundled_build) -> dict:
+    import json
+
+    return json.loads((bundled_build.config.out_dir / "graph.json").read_text("utf-8"))
