@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -28,7 +30,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the code (the notes are linted by `deckforge lint`)."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "src", "snippets", "tests", "benchmarks", "noxfile.py")
+    paths = [p for p in ("src", "snippets", "tests", "benchmarks", "noxfile.py") if Path(p).exists()]
+    session.run("ruff", "check", *paths)
 
 
 @nox.session

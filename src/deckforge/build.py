@@ -62,6 +62,7 @@ def run_build(
     out: Path | None = None,
     root: Path | None = None,
     with_site: bool = True,
+    write_lock: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
     from deckforge import lock as lockfile
@@ -89,7 +90,8 @@ def run_build(
         site = build_site(graph, config)
         if site:
             report.outputs["site"] = site
-    lockfile.write_lock(lock, config.lock_path)
+    if write_lock:
+        lockfile.write_lock(lock, config.lock_path)
     report.graph = graph
     report.seconds = time.perf_counter() - start
     return report

@@ -6,7 +6,6 @@ Exit codes: 0 success; 1 problems found (errors, or warnings under --strict); 2 
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import click
@@ -72,3 +71,55 @@ def schema(out: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+
+
+@main.command()
+@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of notes to lint (default: sources/ of the project).")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
+              show_default=True, help="github: workflow annotations shown inline on PR diffs.")
+def lint(sources: Path | None, fmt: str) -> None:
+    """List every remaining problem in the notes as path:line:col: CODE message.
+
+    \b
+    Levels: error (the deck would be wrong: an empty answer, invalid LaTeX), warning (a human
+    should look: conflicts, needs-review, claim mismatches, missing images, dead links) and
+    info (cards without a concept, duplicate candidates). Exit 1 when an error remains.
+    """
+    from deckforge import lint as linting
+    from deckforge.config import load_config
+    from deckforge.pipeline import build_graph
+
+    if sources is not None and not sources.is_dir():
+        raise click.UsageError(f"--sources {sources}: no such folder")
+    findings = linting.lint_graph(build_graph(load_config(sources=sources)))
+    click.echo(linting.FORMATS[fmt](findings), nl=False)
+    if fmt == "text":
+        levels = {lvl: sum(d.level == lvl for d in findings) for lvl in ("error", "warning", "info")}
+        _echo_err(", ".join(f"{n} {lvl}s" for lvl, n in levels.items()))
+    sys.exit(linting.exit_code(findings))
+
+
+@main.command()
+@click.argument("old")
+@click.argument("new", default=".")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True)
+def diff(old: str, new: str, fmt: str) -> None:
+    """Show what changed between two versions of the deck, card by card.
+
+    OLD and NEW are graph.json files, project folders or git revisions (NEW defaults to the
+    working tree). The Markdown output is made for a pull-request comment; a card that lost
+    its GUID (users would get a duplicate) is called out at the top. Exit 1 when a GUID is lost.
+    """
+    from deckforge import diff as diffing
+    from deckforge.config import find_root
+
+    project = find_root(Path.cwd())
+    try:
+        result = diffing.diff_graphs(diffing.load_graph(old, project),
+                                     diffing.load_graph(new, project))
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    click.echo(diffing.to_markdown(result) if fmt == "markdown" else diffing.to_json(result), nl=False)
+    sys.exit(1 if result.lost_guids else 0)
