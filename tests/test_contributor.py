@@ -1,0 +1,101 @@
+"""The contributor loop: lint says what is wrong where, diff shows what a fix does to the deck."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOTTED = "sources/cs242-systems-flashcards.txt"
+
+
+def deckforge(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{cwd}"}
+    return subprocess.run([sys.executable, "-m", "deckforge", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """A throw-away copy of the repository's notes, snippets, config and lock, under git."""
+    dest = tmp_path / "repo"
+    dest.mkdir()
+    for name in ("sources", "snippets"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "deckforge.lock"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, dest / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "notes"], cwd=dest, check=True)
+    return dest
+
+
+def edit_line(path: Path, lineno: int, old: str, new: str) -> None:
+    lines = path.read_bytes().split(b"\n")
+    assert old.encode() in lines[lineno - 1], lines[lineno - 1]
+    lines[lineno - 1] = lines[lineno - 1].replace(old.encode(), new.encode())
+    path.write_bytes(b"\n".join(lines))
+
+
+def test_lint_findings_point_at_the_line_that_holds_the_card(project):
+    proc = deckforge("lint", "--format", "json", cwd=project)
+    findings = json.loads(proc.stdout)
+    assert findings, proc.stderr
+    card_findings = [f for f in findings if f["code"] in {"empty-answer", "no-concept"}]
+    assert len(card_findings) >= 10
+    for f in card_findings[:10]:
+        text = (project / f["path"]).read_text("utf-8", errors="replace").splitlines()
+        line = text[f["line"] - 1]
+        quoted = re.search(r'"(.{8,}?)[…"]', f["message"]).group(1)
+        # The card's question starts on that line (or the multi-line item does).
+        window = " ".join(text[f["line"] - 1 : f["line"] + 8])
+        assert quoted[:8] in window or quoted[:8] in line, (f, line)
+
+
+def test_lint_github_format_is_valid_workflow_command_syntax(project):
+    proc = deckforge("lint", "--format", "github", cwd=project)
+    command = re.compile(r"^::(error|warning|notice) file=[^,:]+,line=\d+,col=\d+,title=[^,:]+::.*$")
+    lines = proc.stdout.splitlines()
+    assert lines
+    for line in lines:
+        assert command.match(line), line
+    assert proc.returncode == (1 if any(ln.startswith("::error") for ln in lines) else 0)
+
+
+def test_diff_reports_exactly_the_edited_card_with_its_guid_kept(project):
+    deckforge("build", "--no-site", "--out", "build-old", cwd=project)
+    edit_line(project / DOTTED, 46, "Mixes information across channels",
+              "Mixes information across all channels")
+    deckforge("build", "--no-site", "--out", "build-new", cwd=project)
+    proc = deckforge("diff", "build-old/graph.json", "build-new/graph.json", "--format", "json",
+                     cwd=project)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert result["added"] == [] and result["removed"] == [] and result["lost_guids"] == []
+    assert len(result["changed"]) == 1
+    assert result["changed"][0]["fields"] == ["answer"]
+    old = json.loads((project / "build-old/graph.json").read_text("utf-8"))
+    changed = next(c for c in old["cards"] if c["id"] == result["changed"][0]["id"])
+    assert changed["guid"] == result["changed"][0]["guid"]
+    assert "Pointwise 1×1 role in DSC" in changed["question"]
+
+
+def test_diff_against_a_git_revision_reports_a_removed_card(project):
+    path = project / DOTTED
+    lines = path.read_bytes().split(b"\n")
+    removed = lines.pop(46)  # "Low-rank view of separable kernels........"
+    assert removed.startswith(b"Low-rank view of separable kernels")
+    path.write_bytes(b"\n".join(lines))
+    proc = deckforge("diff", "HEAD", ".", cwd=project)
+    assert "### Removed" in proc.stdout, proc.stdout + proc.stderr
+    assert "Low-rank view of separable kernels" in proc.stdout.split("### Removed")[1]
+    assert "### Changed" not in proc.stdout
