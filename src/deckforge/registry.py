@@ -39,7 +39,9 @@ def load_registry(snippets_dir: Path) -> Registry:
     formulas: list[Formula] = []
     concepts: list[Concept] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        # Subpackages (snippets/bench/: GPU cases) are not formula families; importing them
+        # would pull torch into `deckforge build`.
+        if info.name.startswith("_") or info.ispkg:
             continue
         module = importlib.import_module(f"{snippets_dir.name}.{info.name}")
         formulas.extend(getattr(module, "FORMULAS", ()))
