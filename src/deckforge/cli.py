@@ -78,8 +78,12 @@ def schema(out: Path | None) -> None:
               help="Folder of notes to lint (default: sources/ of the project).")
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
               show_default=True, help="github: workflow annotations shown inline on PR diffs.")
-def lint(sources: Path | None, fmt: str) -> None:
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+def lint(sources: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
     """List every remaining problem in the notes as path:line:col: CODE message.
+
+    With PATHS (note files, as a pre-commit hook passes them), only findings in those files are
+    listed; the whole corpus is still read, since duplicates and conflicts span files.
 
     \b
     Levels: error (the deck would be wrong: an empty answer, invalid LaTeX), warning (a human
@@ -92,7 +96,11 @@ def lint(sources: Path | None, fmt: str) -> None:
 
     if sources is not None and not sources.is_dir():
         raise click.UsageError(f"--sources {sources}: no such folder")
-    findings = linting.lint_graph(build_graph(load_config(sources=sources)))
+    config = load_config(sources=sources)
+    findings = linting.lint_graph(build_graph(config))
+    if paths:
+        wanted = {config.relpath(p) for p in paths}
+        findings = [d for d in findings if d.path in wanted]
     click.echo(linting.FORMATS[fmt](findings), nl=False)
     if fmt == "text":
         levels = {lvl: sum(d.level == lvl for d in findings) for lvl in ("error", "warning", "info")}
