@@ -99,3 +99,66 @@ def test_diff_against_a_git_revision_reports_a_removed_card(project):
     assert "### Removed" in proc.stdout, proc.stdout + proc.stderr
     assert "Low-rank view of separable kernels" in proc.stdout.split("### Removed")[1]
     assert "### Changed" not in proc.stdout
+
+
+@pytest.mark.anki
+@pytest.mark.slow
+def test_contributing_walkthrough_ends_in_an_update_of_the_users_note(project, tmp_path):
+    """docs/contributing.md, followed step by step on a copy of the repository, as a user and a
+    contributor would: the fix reaches the user's collection as an update, history intact."""
+    from anki.collection import Collection, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageUpdateCondition
+
+    def import_into(col: Collection, apkg: Path) -> None:
+        options = ImportAnkiPackageOptions(  # Anki's defaults: update notes if newer
+            update_notes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+            update_notetypes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+            with_scheduling=False, with_deck_configs=False, merge_notetypes=False)
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(apkg), options=options))
+
+    # The published deck, imported by a user who then studies a card.
+    assert deckforge("build", "--no-site", cwd=project).returncode == 0
+    apkg = next((project / "build").glob("*.apkg"))
+    published = tmp_path / "published.apkg"
+    shutil.copy(apkg, published)
+    graph = json.loads((project / "build/graph.json").read_text("utf-8"))
+    card = next(c for c in graph["cards"] if "Pointwise 1×1 role in DSC" in c["question"])
+    col = Collection(str(tmp_path / "user.anki2"))
+    import_into(col, published)
+    note_id = col.find_notes(f"guid:{card['guid']}")[0]
+    anki_card = col.get_note(note_id).cards()[0]
+    review = col.get_card(anki_card.id)
+    review.start_timer()
+    col.sched.answerCard(review, 4)  # "Easy": the card graduates with a real interval
+    notes_before = col.note_count()
+    studied = col.get_card(anki_card.id)
+    assert studied.reps == 1 and studied.ivl > 0
+
+    # Step 1: the back of the card names the source line (the site shows the same link).
+    src = card["sources"][0]
+    assert f"{src['path']}:{src['line']}" in col.get_card(anki_card.id).answer()
+    # Step 2: edit the note at that line.
+    edit_line(project / src["path"], src["line"], "Mixes information across channels",
+              "Mixes information across all channels")
+    # Step 3: lint the changed note: no error on the edited card.
+    proc = deckforge("lint", "--format", "json", src["path"], cwd=project)
+    assert not [f for f in json.loads(proc.stdout)
+                if f["line"] == src["line"] and f["level"] == "error"], proc.stdout
+    # Step 4: rebuild and look at the card-level diff.
+    assert deckforge("build", "--no-site", cwd=project).returncode == 0
+    proc = deckforge("diff", "HEAD", ".", cwd=project)
+    assert "Pointwise 1×1 role in DSC" in proc.stdout.split("### Changed")[1], proc.stdout
+    assert "1 changed, 0 added, 0 removed" in proc.stdout and "lost their GUID" not in proc.stdout
+    # Step 5: the lock changed with the note (the contributor commits both).
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True,
+                            text=True).stdout
+    assert src["path"] in status and "deckforge.lock" in status
+
+    # The user imports the new release: the same note is updated, history intact.
+    import_into(col, next((project / "build").glob("*.apkg")))
+    assert col.note_count() == notes_before
+    updated = col.get_note(note_id)
+    assert any("all channels" in field for field in updated.fields)
+    after = col.get_card(anki_card.id)
+    assert (after.reps, after.ivl) == (studied.reps, studied.ivl)
+    col.close()
