@@ -1,0 +1,361 @@
+"""Attention: scaled dot-product, multi-head, causal and cross attention, alignment scores, cost.
+
+Shapes follow the Transformer paper: Q is (n, d_k), K is (m, d_k), V is (m, d_v); a leading
+batch axis is allowed everywhere because the code only uses `@` and `swapaxes(-1, -2)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deckforge.model import Concept, Formula
+
+MODULE = "snippets/attention.py"
+TESTS = "tests/snippets/test_attention.py"
+
+CONCEPTS = [
+    Concept(
+        id="attention",
+        name="Attention",
+        aliases=(
+            "attention mechanism",
+            "self-attention",
+            "self attention",
+            "scaled dot-product attention",
+            "multi-head attention",
+            "queries, keys and values",
+        ),
+        definition=(
+            "Attention lets every output position read a weighted mixture of value vectors, "
+            "where the weights come from comparing its query vector with every key vector: "
+            "a softmax over the scores $q\\cdot k_i$ turns them into a probability distribution "
+            "over positions. The Transformer scales the scores by $1/\\sqrt{d_k}$ so that their "
+            "variance stays near one as the key dimension grows (otherwise the softmax saturates "
+            "and its gradients vanish), runs $h$ such attentions in parallel on learned "
+            "low-dimensional projections (multi-head attention), masks future positions in the "
+            "decoder (causal attention), and lets the decoder query the encoder's keys and values "
+            "(cross-attention). Computing all $n^2$ scores costs $O(n^2 d)$ per layer, but every "
+            "pair of positions is connected in one step."
+        ),
+        formulas=(
+            "scaled-dot-product-attention",
+            "multi-head-attention",
+            "attention-weights",
+            "alignment-scores",
+            "qkv-projections",
+            "attention-scores",
+            "causal-attention",
+            "cross-attention",
+            "attention-complexity",
+        ),
+        related=("flash-attention", "kv-cache", "grouped-query-attention", "positional-encoding"),
+    )
+]
+
+
+def _formula(id, name, latex, aliases, section, tests):
+    return Formula(
+        id=id,
+        name=name,
+        latex=latex,
+        concept="attention",
+        aliases=aliases,
+        module=MODULE,
+        section=section,
+        tests=tuple(f"{TESTS}::{t}" for t in tests),
+    )
+
+
+FORMULAS = [
+    _formula(
+        "scaled-dot-product-attention",
+        "Scaled dot-product attention",
+        r"\operatorname{Attention}(Q,K,V)=\operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V",
+        (
+            "scaled dot-product attention",
+            "scaled dot product attention",
+            "define self-attention mathematically",
+            "self-attention mathematically",
+            "self-attention block",
+            "attention(q,k,v)",
+            "softmax(dkqkt)v",
+            "softmax(qk^t / \\sqrt{d_k})v",
+            "scale factor (dk)",
+            "scale factor dk",
+        ),
+        "scaled_dot_product_attention",
+        ("test_sdpa_matches_torch", "test_scale_keeps_score_variance_near_one"),
+    ),
+    _formula(
+        "multi-head-attention",
+        "Multi-head attention",
+        r"\operatorname{MultiHead}(Q,K,V)=\operatorname{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W^O,"
+        r"\quad \mathrm{head}_i=\operatorname{Attention}(QW_i^Q,KW_i^K,VW_i^V),"
+        r"\quad W_i^Q,W_i^K\in\mathbb{R}^{d_{\text{model}}\times d_k},\ W_i^V\in\mathbb{R}^{d_{\text{model}}\times d_v},"
+        r"\ W^O\in\mathbb{R}^{h d_v\times d_{\text{model}}},\ d_k=d_v=d_{\text{model}}/h",
+        (
+            "multi-head attention",
+            "multi head attention",
+            "multihead attention",
+            "multiple attention heads",
+            "single attention head",
+            "attention hyperparameters",
+            "heads and attention dimensions",
+            "final projection matrix wo",
+            "multihead(q,k,v)",
+        ),
+        "multi_head_attention",
+        ("test_mha_matches_torch", "test_head_dim_of_the_base_transformer"),
+    ),
+    _formula(
+        "attention-weights",
+        "General attention step and attention weights",
+        r"\operatorname{Attn}\bigl(q,(k_{1:m},v_{1:m})\bigr)=\sum_{i=1}^{m}\alpha_i(q,k_{1:m})\,v_i,"
+        r"\qquad \alpha_i(q,k_{1:m})=\frac{\exp a(q,k_i)}{\sum_{j=1}^{m}\exp a(q,k_j)}",
+        (
+            "general mathematical equation for an attention",
+            "attention mechanism step",
+            "attention weight αi",
+            "calculation of the attention weight",
+            "attn(q,(k1:m,v1:m))",
+        ),
+        "attention_weights",
+        ("test_general_attention_is_a_convex_mixture",),
+    ),
+    _formula(
+        "alignment-scores",
+        "Alignment score functions",
+        r"a(s_t,h_i)=\begin{cases}\cos(s_t,h_i) & \text{content-based}\\"
+        r" v_a^\top\tanh(W_a[s_t;h_i]) & \text{additive}\\"
+        r" s_t^\top W_a h_i & \text{general}\\"
+        r" s_t^\top h_i & \text{dot-product}\\"
+        r" s_t^\top h_i/\sqrt{n} & \text{scaled dot-product}\end{cases}",
+        (
+            "alignment score functions",
+            "alignment score function",
+            "attention variations",
+        ),
+        "alignment_scores",
+        ("test_alignment_scores",),
+    ),
+    _formula(
+        "qkv-projections",
+        "Query, key and value projections",
+        r"Q=XW^Q\in\mathbb{R}^{N\times d_k},\quad K=XW^K\in\mathbb{R}^{N\times d_k},\quad V=XW^V\in\mathbb{R}^{N\times d_v},\quad X\in\mathbb{R}^{N\times d}",
+        (
+            "q, k, and v matrices",
+            "q k and v matrices",
+            "attention projections simultaneously",
+            "linear projection matrices qw and qk",
+            "linear projection matrices wq and wk",
+            "three main vectors used in an attention mechanism",
+        ),
+        "qkv_projections",
+        ("test_qkv_projection_shapes_independent_of_n",),
+    ),
+    _formula(
+        "attention-scores",
+        "Attention score matrix",
+        r"S=QK^\top\in\mathbb{R}^{N\times N}",
+        (
+            "pairwise token similarity",
+            "matrix qkt is always",
+            "matrix kqt is always",
+            "qkt is always an nxn",
+            "kqt is always an nxn",
+        ),
+        "attention_scores",
+        ("test_score_matrix_is_n_by_n",),
+    ),
+    _formula(
+        "causal-attention",
+        "Causal (masked) self-attention",
+        r"\operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}+M\right)V,\qquad M_{ij}=\begin{cases}0 & j\le i\\ -\infty & j>i\end{cases}",
+        (
+            "causal mask",
+            "masking used in decoder self-attention",
+            "masked multi-head self-attention",
+            "sub-layers exist in the transformer decoder",
+            "token processing in an autoregressive transformer decoder",
+        ),
+        "causal_attention",
+        ("test_causal_matches_torch", "test_causal_output_ignores_future_tokens"),
+    ),
+    _formula(
+        "cross-attention",
+        "Encoder-decoder (cross) attention",
+        r"\operatorname{CrossAttn}(X_{\text{dec}},X_{\text{enc}})=\operatorname{softmax}\!\left(\frac{(X_{\text{dec}}W^Q)(X_{\text{enc}}W^K)^\top}{\sqrt{d_k}}\right)X_{\text{enc}}W^V",
+        (
+            "encoder-decoder attention",
+            "encoder decoder attention",
+            "cross-attention",
+            "cross attention",
+            "origins of the queries",
+            "decoder attends to all",
+            "decoding the next italian word",
+        ),
+        "cross_attention",
+        ("test_cross_attention_matches_torch",),
+    ),
+    _formula(
+        "attention-complexity",
+        "Per-layer cost of self-attention vs recurrent and convolutional layers",
+        r"\text{self-attention: }O(n^2 d),\ O(1)\text{ sequential},\ O(1)\text{ path};\quad"
+        r"\text{recurrent: }O(n d^2),\ O(n),\ O(n);\quad"
+        r"\text{convolutional: }O(k n d^2),\ O(1),\ O(\log_k n)",
+        (
+            "complexity per layer",
+            "maximum path length",
+            "context span and computational efficiency",
+            "o(n2) computational complexity",
+            "efficient transformer variants",
+        ),
+        "attention_complexity",
+        ("test_attention_flops_match_flop_counter", "test_rnn_flops_match_flop_counter"),
+    ),
+]
+
+
+# --8<-- [start:scaled_dot_product_attention]
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax: subtracting the max changes nothing mathematically."""
+    z = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def scaled_dot_product_attention(q, k, v, mask=None):
+    """softmax(Q K^T / sqrt(d_k) + mask) V; `mask` is additive (0 or -inf), broadcastable."""
+    d_k = q.shape[-1]
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(d_k)
+    if mask is not None:
+        scores = scores + mask
+    return softmax(scores, axis=-1) @ v
+# --8<-- [end:scaled_dot_product_attention]
+
+
+# --8<-- [start:multi_head_attention]
+def split_heads(x: np.ndarray, h: int) -> np.ndarray:
+    """(n, h*d_head) -> (h, n, d_head): head i owns columns i*d_head ... (i+1)*d_head - 1."""
+    n, d = x.shape
+    return x.reshape(n, h, d // h).transpose(1, 0, 2)
+
+
+def multi_head_attention(xq, xkv, w_q, w_k, w_v, w_o, h, mask=None):
+    """Concat(head_1..head_h) W^O with head_i = Attention(X W_i^Q, X W_i^K, X W_i^V).
+
+    The h per-head projections are stored side by side as one (d_model, h*d_k) matrix,
+    which is how every framework implements them.
+    """
+    q, k, v = split_heads(xq @ w_q, h), split_heads(xkv @ w_k, h), split_heads(xkv @ w_v, h)
+    heads = scaled_dot_product_attention(q, k, v, mask)  # (h, n, d_v)
+    concat = heads.transpose(1, 0, 2).reshape(xq.shape[0], -1)  # (n, h*d_v)
+    return concat @ w_o
+
+
+def head_dim(d_model: int, h: int) -> int:
+    """d_k = d_v = d_model / h (the paper: 512 / 8 = 64)."""
+    if d_model % h:
+        raise ValueError(f"d_model={d_model} is not divisible by h={h}")
+    return d_model // h
+# --8<-- [end:multi_head_attention]
+
+
+# --8<-- [start:attention_weights]
+def attention_weights(scores: np.ndarray) -> np.ndarray:
+    """alpha_i = exp(a(q, k_i)) / sum_j exp(a(q, k_j)): a softmax over alignment scores."""
+    return softmax(np.asarray(scores, dtype=np.float64))
+
+
+def general_attention(q, keys, values, score):
+    """Attn(q, (k, v)) = sum_i alpha_i(q, k) v_i for any alignment score function a(q, k_i)."""
+    alpha = attention_weights(np.array([score(q, k) for k in keys]))
+    return alpha @ values
+# --8<-- [end:attention_weights]
+
+
+# --8<-- [start:alignment_scores]
+def score_dot(s, h):
+    return float(s @ h)
+
+
+def score_scaled_dot(s, h):
+    """Vaswani et al.: the dot product divided by sqrt(n), n the vector dimension."""
+    return float(s @ h) / np.sqrt(s.shape[-1])
+
+
+def score_general(s, h, w_a):
+    return float(s @ w_a @ h)
+
+
+def score_additive(s, h, w_a, v_a):
+    """Bahdanau et al.: v_a^T tanh(W_a [s; h])."""
+    return float(v_a @ np.tanh(w_a @ np.concatenate([s, h])))
+
+
+def score_content(s, h):
+    """Graves et al.: cosine similarity."""
+    return float(s @ h) / (np.linalg.norm(s) * np.linalg.norm(h))
+# --8<-- [end:alignment_scores]
+
+
+# --8<-- [start:qkv_projections]
+def qkv_projections(x, w_q, w_k, w_v):
+    """Pack N token embeddings as rows of X (N, d): one matmul per projection for all tokens.
+
+    The weights are (d, d_k), (d, d_k), (d, d_v): none of their dimensions involves N.
+    """
+    return x @ w_q, x @ w_k, x @ w_v
+# --8<-- [end:qkv_projections]
+
+
+# --8<-- [start:attention_scores]
+def attention_scores(q, k):
+    """S = Q K^T: all pairwise query-key dot products at once, shape (N_q, N_k)."""
+    return q @ np.swapaxes(k, -1, -2)
+
+
+def attention_scores_shape(n_queries: int, n_keys: int) -> tuple[int, int]:
+    """Self-attention over n tokens has n_queries = n_keys = n: an n x n matrix."""
+    return (n_queries, n_keys)
+# --8<-- [end:attention_scores]
+
+
+# --8<-- [start:causal_attention]
+def causal_mask(n: int) -> np.ndarray:
+    """M[i, j] = -inf for j > i: position i may only look at positions <= i."""
+    return np.triu(np.full((n, n), -np.inf), k=1)
+
+
+def causal_attention(q, k, v):
+    return scaled_dot_product_attention(q, k, v, mask=causal_mask(q.shape[-2]))
+# --8<-- [end:causal_attention]
+
+
+# --8<-- [start:cross_attention]
+def cross_attention(x_dec, x_enc, w_q, w_k, w_v, w_o, h):
+    """Queries from the decoder, keys and values from the encoder output (n_dec x n_enc scores)."""
+    return multi_head_attention(x_dec, x_enc, w_q, w_k, w_v, w_o, h)
+# --8<-- [end:cross_attention]
+
+
+# --8<-- [start:attention_complexity]
+def self_attention_flops(n: int, d: int) -> int:
+    """Q K^T and softmax(.) V: two (n x d) @ (d x n)-sized matmuls, 2 FLOPs per MAC -> 4 n^2 d."""
+    return 4 * n * n * d
+
+
+def recurrent_flops(n: int, d: int) -> int:
+    """h_t = tanh(W_h h_{t-1} + W_x x_t): two d x d matvecs per step, n sequential steps."""
+    return 4 * n * d * d
+
+
+def convolution_flops(n: int, d: int, k: int) -> int:
+    """A width-k 1-D conv with d in/out channels: k d^2 MACs per position."""
+    return 2 * k * n * d * d
+
+
+def max_path_length(layer: str, n: int, k: int = 3) -> float:
+    """Layers a signal crosses between two far-apart tokens (dilated convs: log_k n)."""
+    return {"self-attention": 1, "recurrent": n, "convolutional": np.log(n) / np.log(k)}[layer]
+# --8<-- [end:attention_complexity]
