@@ -1,0 +1,267 @@
+"""Which registry formulas a piece of text is about.
+
+Three kinds of evidence, strongest first:
+
+1. **Fingerprints**: the structure of a formula as it survives in the notes, including the
+   forms PDF/KaTeX text extraction mangles (`softmax(dkQKT)V`: the fraction's denominator comes
+   first and the radical is lost). They are regexes over `compact()` text, so LaTeX, Unicode
+   and mangled spellings of one formula meet in one form. Fingerprints are precise enough to
+   say "this line IS formula X", which is what the repair pass needs before replacing a line.
+2. **Formula aliases**: the formula's name and aliases (`"roofline relation"`), matched as
+   whole phrases in `normalize_key()` text.
+3. **Concept aliases**: a concept's name and aliases (`"LoRA"`) stand for its primary formula
+   (the first of `Concept.formulas`).
+
+All aliases are compiled into one trie-shaped regex, so matching costs one scan per text no
+matter how many aliases the registry has (100k cards stay cheap).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from deckforge.model import normalize_key
+from deckforge.registry import Registry
+
+# ---------------------------------------------------------------------------------------------
+# compact(): one spelling for LaTeX, Unicode and PDF-mangled math
+
+
+_LATEX_SYMBOLS = [
+    (r"\\(?:cdot|ast|times|bullet)(?![a-zA-Z])", "*"),
+    (r"\\(?:approx|simeq|sim)(?![a-zA-Z])", "~"),
+    (r"\\(?:top|intercal|mathsf\{T\})(?![a-zA-Z])", "T"),
+    (r"\\(?:mid|vert)(?![a-zA-Z])", "|"),
+    (r"\\(?:in)(?![a-zA-Z])", "∈"),
+    (r"\\(?:sum)(?![a-zA-Z])", "sum"),
+    (r"\\(?:sqrt)(?![a-zA-Z])", "sqrt"),
+    (r"\\(?:ldots|dots|cdots)(?![a-zA-Z])", "…"),
+    (r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])", ""),
+    (r"\\(?:mathrm|text|operatorname|mathbf|mathit|boldsymbol|mathbb|mathcal|frac|dfrac|tfrac"
+     r"|quad|qquad|displaystyle|textstyle|limits)(?![a-zA-Z])", ""),
+    (r"\\[,;:!> ]", ""),
+]
+_LATEX_SYMBOLS = [(re.compile(p), r) for p, r in _LATEX_SYMBOLS]
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "nabla": "∇",
+    "Delta": "δ", "partial": "∂", "pi": "π", "phi": "φ", "rho": "ρ", "omega": "ω",
+}
+_GREEK_RE = re.compile(r"\\(" + "|".join(sorted(_GREEK, key=len, reverse=True)) + r")(?![a-zA-Z])")
+_UNICODE = str.maketrans({
+    "⋅": "*", "·": "*", "×": "*", "∗": "*", "−": "-", "–": "-", "—": "-", "≈": "~", "∼": "~",
+    "∑": "Σ", "⊤": "T", "ᵀ": "T", "∣": "|", "√": "√", "ϵ": "ε", "∆": "δ", "Δ": "δ",
+})
+_DROP = re.compile(r"[\s{}$\\_^]")
+
+
+def compact(text: str) -> str:
+    """Case-folded, whitespace-free form where `\\frac{QK^\\top}{\\sqrt{d_k}}`, `QKᵀ/√d_k`
+    and the mangled `dkQKT` differ only in order, and subscripts/superscripts are flattened."""
+    text = _GREEK_RE.sub(lambda m: _GREEK[m.group(1)], text)
+    for pattern, repl in _LATEX_SYMBOLS:
+        text = pattern.sub(repl, text)
+    text = unicodedata.normalize("NFKC", text.translate(_UNICODE)).replace("Σ", "sum")
+    text = text.replace("√", "sqrt").replace("∑", "sum")
+    return _DROP.sub("", text).casefold()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints of formulas as they appear in notes (regexes over compact() text)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    formula: str
+    pattern: str
+    example: str  # a spelling from the notes it must match (pinned by tests)
+    mangled: bool = True  # the pattern only matches a spelling that lost its math structure
+
+
+FINGERPRINTS: list[Fingerprint] = [
+    # Attention
+    Fingerprint("scaled-dot-product-attention",
+                r"softmax\(dkqkt\)\*?v",
+                "Attention(Q,K,V)=softmax(dkQKT)V"),
+    Fingerprint("scaled-dot-product-attention", r"softmax\(qkt/sqrtdk\)v",
+                r"softmax(QK^T / \sqrt{d_k})V", mangled=False),
+    Fingerprint("multi-head-attention", r"multihead\(q,k,v\)=concat\(head1,(?:…|\.\.\.),headh\)",
+                "MultiHead(Q,K,V)=Concat(head1,…,headh)WO"),
+    Fingerprint("multi-head-attention", r"headi=attention\(qwiq,kwik,vwiv\)",
+                "where headi=Attention(QWiQ,KWiK,VWiV)"),
+    # Normalization: the four LayerNorm steps of the export, each mangled
+    Fingerprint("layer-norm", r"μ=d1sumi=1dxi", "1. Mean (μ): μ=d1∑i=1dxi"),
+    Fingerprint("layer-norm", r"σ=d1sumi=1d\(xi-μ\)2", "2. Standard Deviation (σ): σ=d1∑i=1d(xi−μ)2"),
+    Fingerprint("layer-norm", r"x\^?=σx-μ", "3. Z-Score Normalization: x^=σx−μ"),
+    Fingerprint("layer-norm", r"layernorm\(x\)=γ\(σx-μ\)\+β", "LayerNorm(x)=γ(σx−μ)+β"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Alias phrases
+
+
+_PLURAL = re.compile(r"(?<=[a-z]{3})s\b(?<!ss\b)")
+
+
+def phrase_key(text: str) -> str:
+    """normalize_key plus plural folding, so "LoRA adapters" finds alias "lora adapter"."""
+    return _PLURAL.sub("", normalize_key(text))
+
+
+def _trie_regex(phrases: Iterable[str]) -> str:
+    """One regex alternation shaped like a trie of `phrases` (shared prefixes factored out),
+    longest alternatives first so a longer alias wins at the same position."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return emit(trie)
+
+
+@dataclass(frozen=True)
+class Hit:
+    formula: str
+    via: str  # "fingerprint", "formula-alias", "concept-alias"
+    phrase: str
+    start: int = 0
+    end: int = 0
+    mangled: bool = False  # a fingerprint of a mangled spelling matched
+
+
+@dataclass
+class FormulaMatcher:
+    """Precompiled matcher for one registry. Build once per pass with `from_registry`."""
+
+    formula_ids: frozenset[str]
+    names: dict[str, str]
+    phrase_to: dict[str, tuple[str, str]]  # phrase -> (formula id, via)
+    alias_re: re.Pattern | None
+    fingerprints: list[tuple[re.Pattern, Fingerprint]] = field(default_factory=list)
+
+    @classmethod
+    def from_registry(cls, registry: Registry,
+                      fingerprints: Iterable[Fingerprint] = FINGERPRINTS) -> FormulaMatcher:
+        ids = frozenset(f.id for f in registry.formulas)
+        phrase_to: dict[str, tuple[str, str]] = {}
+        # Concept aliases first, so a formula alias with the same words overrides them.
+        for concept in registry.concepts:
+            primary = next((f for f in concept.formulas if f in ids), None)
+            if primary is None:
+                primary = next((f.id for f in registry.formulas if f.concept == concept.id), None)
+            if primary is None:
+                continue
+            for alias in (concept.name, *concept.aliases):
+                key = phrase_key(alias)
+                if len(key) >= 2:
+                    phrase_to[key] = (primary, "concept-alias")
+        for formula in registry.formulas:
+            for alias in (formula.name, *formula.aliases):
+                key = phrase_key(alias)
+                if len(key) >= 2 and phrase_to.get(key, ("", ""))[1] != "formula-alias":
+                    phrase_to[key] = (formula.id, "formula-alias")
+        alias_re = None
+        if phrase_to:
+            alias_re = re.compile(r"(?<![\w])(?=(" + _trie_regex(phrase_to) + r")(?![\w]))")
+        prints = [(re.compile(fp.pattern), fp) for fp in fingerprints if fp.formula in ids]
+        return cls(ids, {f.id: f.name for f in registry.formulas}, phrase_to, alias_re, prints)
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def alias_hits(self, text: str) -> list[Hit]:
+        """Alias phrases in `text`; a phrase inside a longer matched phrase is dropped."""
+        if self.alias_re is None or not text:
+            return []
+        key = phrase_key(text)
+        spans = []
+        for m in self.alias_re.finditer(key):
+            phrase = m.group(1)
+            spans.append((m.start(1), m.start(1) + len(phrase), phrase))
+        kept = [s for s in spans
+                if not any(o is not s and o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0])
+                           for o in spans)]
+        hits = []
+        for start, end, phrase in kept:
+            formula, via = self.phrase_to[phrase]
+            hits.append(Hit(formula, via, phrase, start, end))
+        return hits
+
+    def fingerprint_hits(self, text: str) -> list[Hit]:
+        if not self.fingerprints or not text:
+            return []
+        comp = compact(text)
+        return [Hit(fp.formula, "fingerprint", m.group(0), m.start(), m.end(), fp.mangled)
+                for pattern, fp in self.fingerprints for m in pattern.finditer(comp)]
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def question_formula(self, question: str) -> Hit | None:
+        """The one formula a question asks about: a formula alias beats a concept alias, a
+        longer phrase beats a shorter one, an earlier one beats a later one."""
+        hits = self.fingerprint_hits(question) or self.alias_hits(question)
+        if not hits:
+            return None
+        rank = {"fingerprint": 0, "formula-alias": 1, "concept-alias": 2}
+        return min(hits, key=lambda h: (rank[h.via], -(h.end - h.start), h.start))
+
+    def formulas_for(self, *texts: str) -> tuple[str, ...]:
+        """Every formula the texts are about, strongest evidence first, without repeats."""
+        ordered: list[str] = []
+        for text in texts:
+            ordered += [h.formula for h in self.fingerprint_hits(text)]
+        for via in ("formula-alias", "concept-alias"):
+            for text in texts:
+                ordered += [h.formula for h in self.alias_hits(text) if h.via == via]
+        return tuple(dict.fromkeys(ordered))
+
+
+# ---------------------------------------------------------------------------------------------
+# What a card's text says about formulas (shared by repair, check and `deckforge check`)
+
+# The question asks for a formula (not just mentions one).
+FORMULA_INTENT = re.compile(
+    r"\b(formula|formulas|equation|equations|mathematically|mathematical|update rule|derivative"
+    r"|loss function|parameter count|param count|# ?params|how many (?:parameters|macs|flops)"
+    r"|number of (?:parameters|macs|flops)|pe rule|relation|law|laws)\b",
+    re.I,
+)
+
+
+def asks_for_formula(question: str) -> bool:
+    return bool(FORMULA_INTENT.search(question))
+
+
+# The answer holds math: LaTeX, math symbols, an equation between symbols, a product of
+# symbols (`V·d`, `3×3×M`), sub/superscripts. Prose with "=" between words ("Training =
+# optimize …") is not math: the right side must start like an expression.
+_MATH = re.compile(
+    r"(?<!\\)\$|\\\(|\\\[|\\[a-zA-Z]{2,}"
+    r"|[∑∏∫∇∂√′∝≈≤≥∈⊤ᵀ∞]"
+    r"|[₀-₉ₐ-ₜ⁰-⁹]"
+    r"|(?:^|[\s(,;:])[\wα-ωΑ-Ω′^]{1,8}(?:\([^()\s]{0,20}\))?\s*=\s*(?:[-−\d(\[α-ωΑ-Ω\\]|[A-Za-z]{1,5}(?![a-z]))"
+    r"|[A-Za-z)]\s*[·⋅×]\s*[A-Za-z(\d]"
+    r"|\b[A-Za-z]_\{?\w|\w\^\{?[\w-]"
+)
+
+
+def contains_math(text: str) -> bool:
+    return bool(_MATH.search(text or ""))
+
+
+def formula_bearing(question: str, answer: str) -> bool:
+    """A card the registry must back: its answer holds math or its question asks for a formula."""
+    return contains_math(answer) or asks_for_formula(question)
