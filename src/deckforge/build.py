@@ -80,7 +80,9 @@ def run_build(
     report = BuildReport(config=config, graph=graph)
     report.outputs["graph"] = write_graph_json(graph, config.out_dir / "graph.json")
     say("writing the Anki deck ...")
-    apkg = write_apkg(graph, config, lock)
+    anki_problems: list[Diagnostic] = []  # missing images, a deck held back by a broken lock
+    apkg = write_apkg(graph, config, lock, problems=anki_problems)
+    graph = graph.warn(*anki_problems)
     if apkg:
         report.outputs["deck"] = apkg
     if with_site:

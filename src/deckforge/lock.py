@@ -1,22 +1,258 @@
 """deckforge.lock: card id -> Anki GUID, content hash, mtime (ARCHITECTURE: card identity).
 
-Placeholder: GUIDs are derived from card ids until the lockfile is implemented.
+Why a lock at all: Anki ties a user's review history to a note's GUID, and its importer only
+updates a note whose mtime is newer than the copy in the collection. So the GUID must survive
+rewording, and the mtime must move exactly when the note's content moves:
+
+- a card whose id is in the lock keeps its GUID;
+- a card with a new id (its question was reworded) takes the GUID of the closest *orphaned*
+  entry (an id that is no longer in the graph) when the normalized questions are at least
+  `FUZZY_THRESHOLD` similar (rapidfuzz `ratio`, 0-100); pairs are taken best-first, one-to-one;
+- anything else gets a fresh, deterministic GUID derived from its id;
+- `Lock.stamp` (called by the Anki emitter with the hash of the note it wrote) moves a note's
+  mtime to `max(clock, old_mtime + 1)` only when the hash changed, so unchanged cards keep
+  their mtime and a rebuild is byte-identical. `clock` is SOURCE_DATE_EPOCH when set.
+
+Format: UTF-8 text, a header of `#` comments, then one tab-separated line per entry, sorted by
+id: `id  guid  content-hash  mtime  question`. Note types are entries too (`notetype:<name>`
+with the model id as GUID), so a template change also reaches users. A corrupt or conflicting
+lock is reported with its line and is never overwritten; in `recover` mode the readable
+entries are used and the original is copied to `deckforge.lock.bak` before it is replaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import genanki
 
-from deckforge.model import KnowledgeGraph
+from deckforge.diagnostics import Diagnostic
+from deckforge.fsutil import atomic_write_text
+from deckforge.model import KnowledgeGraph, normalize_key
+
+FUZZY_THRESHOLD = 85  # rapidfuzz ratio of normalized questions for "the same card, reworded"
+NOTETYPE_PREFIX = "notetype:"
+COLUMNS = ("id", "guid", "content-hash", "mtime", "question")
+HEADER = (
+    "# deckforge.lock: the Anki identity of every card (see ARCHITECTURE.md, docs/anki.md).\n"
+    "# Written by `deckforge build`; commit it. A GUID ties a note to its users' review history:\n"
+    "# never change one by hand. Columns (tab-separated, sorted by id):\n"
+    "# " + "\t".join(COLUMNS) + "\n"
+)
+_HASH = re.compile(r"[0-9a-f]{8,64}|-")
+_WS = re.compile(r"\s+")
 
 
-def apply_lock(graph: KnowledgeGraph, lock_path: Path) -> tuple[KnowledgeGraph, object]:
-    cards = tuple(replace(c, guid=c.guid or genanki.guid_for(c.id)) for c in graph.cards)
-    return graph.replace(cards=cards), None
+class LockError(ValueError):
+    """A lock line that cannot be trusted; `diagnostic` names the lock's path and line."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(str(diagnostic))
+        self.diagnostic = diagnostic
 
 
-def write_lock(lock, lock_path: Path) -> None:
-    return None
+@dataclass
+class LockEntry:
+    id: str
+    guid: str
+    content_hash: str = "-"
+    mtime: int = 0
+    question: str = ""
+    line: int = 0  # where it was read from (0: new in this build)
+
+    def to_line(self) -> str:
+        return "\t".join((self.id, self.guid, self.content_hash or "-", str(self.mtime),
+                          one_line(self.question)))
+
+
+@dataclass
+class Lock:
+    """The lock as read (`previous`) and as this build will write it (`entries`)."""
+
+    path: Path
+    clock: int
+    entries: dict[str, LockEntry] = field(default_factory=dict)
+    previous: dict[str, LockEntry] = field(default_factory=dict)
+    errors: list[Diagnostic] = field(default_factory=list)
+    recovered: bool = False  # built from a corrupt lock in recover mode: back it up first
+    matched: dict[str, str] = field(default_factory=dict)  # new id -> previous id (fuzzy)
+
+    @property
+    def broken(self) -> bool:
+        """A lock with errors that was not explicitly recovered: GUIDs cannot be trusted."""
+        return bool(self.errors) and not self.recovered
+
+    def stamp(self, key: str, content_hash: str, guid: str | None = None, question: str = "") -> int:
+        """Record the hash of what was emitted for `key`; return the mtime to write for it."""
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = LockEntry(key, guid or fresh_guid(key, self.guids()),
+                                                  "-", 0, question)
+        if entry.content_hash != content_hash or entry.mtime <= 0:
+            entry.mtime = max(self.clock, entry.mtime + 1) if entry.mtime > 0 else self.clock
+            entry.content_hash = content_hash
+        return entry.mtime
+
+    def guids(self) -> set[str]:
+        return {e.guid for e in self.entries.values()}
+
+    def text(self) -> str:
+        return HEADER + "".join(self.entries[k].to_line() + "\n" for k in sorted(self.entries))
+
+
+def one_line(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def build_clock() -> int:
+    """Seconds for new mtimes: SOURCE_DATE_EPOCH when set (reproducible builds), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(epoch) if epoch.isdigit() else int(time.time())
+
+
+def fresh_guid(card_id: str, taken: set[str]) -> str:
+    """A GUID derived from the id (deterministic), salted if an older card already holds it."""
+    guid, salt = genanki.guid_for(card_id), 0
+    while guid in taken:
+        salt += 1
+        guid = genanki.guid_for(card_id, salt)
+    return guid
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockEntry], list[Diagnostic]]:
+    """Entries and problems; a bad line is reported and left out, never guessed at."""
+    entries: dict[str, LockEntry] = {}
+    by_guid: dict[str, LockEntry] = {}
+    errors: list[Diagnostic] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        problem, entry = _parse_line(raw, lineno)
+        if entry is not None:
+            if entry.id in entries:
+                problem = f"card id {entry.id!r} appears twice (also on line {entries[entry.id].line})"
+            elif entry.guid in by_guid:
+                other = by_guid[entry.guid]
+                problem = (f"GUID {entry.guid!r} is given to two cards, {other.id} (line "
+                           f"{other.line}) and {entry.id}")
+        if problem:
+            errors.append(Diagnostic(path, lineno, "lock-corrupt", f"{problem}. Restore the "
+                                     "committed lock (git checkout deckforge.lock) or fix/delete "
+                                     "this line, then rebuild.", level="error"))
+            continue
+        entries[entry.id] = entry
+        by_guid[entry.guid] = entry
+    return entries, errors
+
+
+def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
+    parts = raw.rstrip("\r").split("\t")
+    if len(parts) != len(COLUMNS):
+        return (f"expected {len(COLUMNS)} tab-separated columns ({', '.join(COLUMNS)}), "
+                f"found {len(parts)}"), None
+    cid, guid, digest, mtime, question = parts
+    if not cid or any(ch.isspace() for ch in cid):
+        return "empty or malformed card id", None
+    if not guid or any(ch.isspace() for ch in guid):
+        return "empty or malformed GUID", None
+    if not _HASH.fullmatch(digest):
+        return f"content hash {digest!r} is not hexadecimal", None
+    if not mtime.isdigit():
+        return f"mtime {mtime!r} is not a whole number of seconds", None
+    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno)
+
+
+def read_lock(lock_path: Path, recover: bool = False) -> Lock:
+    lock = Lock(path=lock_path, clock=build_clock())
+    if lock_path.is_file():
+        text = lock_path.read_text("utf-8", errors="replace")
+        lock.previous, lock.errors = parse_lock(text, lock_path.name)
+        lock.recovered = recover and bool(lock.errors)
+    return lock
+
+
+# --- assigning identities ------------------------------------------------------------------
+
+
+def apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool = False
+               ) -> tuple[KnowledgeGraph, Lock]:
+    """Fill `card.guid` from the lock; return the graph and the lock to stamp and write."""
+    lock = read_lock(lock_path, recover=recover)
+    previous = lock.previous
+    ids = {c.id for c in graph.cards}
+    carried = {c.id: previous[c.id] for c in graph.cards if c.id in previous}
+    orphans = [e for k, e in previous.items() if k not in ids and not k.startswith(NOTETYPE_PREFIX)]
+    newcomers = [c for c in graph.cards if c.id not in previous]
+    lock.matched = match_reworded(newcomers, orphans)
+    for key, entry in previous.items():
+        if key.startswith(NOTETYPE_PREFIX):
+            lock.entries[key] = replace(entry)
+    for cid, entry in carried.items():
+        lock.entries[cid] = replace(entry)
+    for card in newcomers:
+        if card.id in lock.entries:
+            continue  # a duplicate card id in the graph: the first one holds the identity
+        old = lock.matched.get(card.id)
+        if old is not None:
+            lock.entries[card.id] = replace(previous[old], id=card.id, question=card.question)
+        else:
+            lock.entries[card.id] = LockEntry(card.id, fresh_guid(card.id, lock.guids() |
+                                                                  _guids(previous)),
+                                              "-", 0, card.question)
+    for card in graph.cards:
+        lock.entries[card.id].question = card.question
+    cards = tuple(replace(c, guid=lock.entries[c.id].guid) for c in graph.cards)
+    return graph.replace(cards=cards).warn(*lock.errors), lock
+
+
+def _guids(entries: dict[str, LockEntry]) -> set[str]:
+    return {e.guid for e in entries.values()}
+
+
+def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
+    """new card id -> orphaned lock id, best pairs first, each side used once."""
+    if not newcomers or not orphans:
+        return {}
+    from rapidfuzz import fuzz, process
+
+    scores = process.cdist([normalize_key(c.question) for c in newcomers],
+                           [normalize_key(e.question) for e in orphans],
+                           scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
+    pairs = sorted(((float(scores[i][j]), i, j) for i in range(len(newcomers))
+                    for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD),
+                   key=lambda p: (-p[0], p[1], p[2]))
+    used_new, used_old, out = set(), set(), {}
+    for _score, i, j in pairs:
+        if i in used_new or j in used_old:
+            continue
+        used_new.add(i)
+        used_old.add(j)
+        out[newcomers[i].id] = orphans[j].id
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def write_lock(lock: Lock | None, lock_path: Path | None = None) -> Path | None:
+    """Write the lock atomically. A broken lock is left alone (its errors say what to fix);
+    a recovered one, or any existing file that no longer parses, is backed up first."""
+    if lock is None or lock.broken:
+        return None
+    path = Path(lock_path or lock.path)
+    text = lock.text()
+    if path.is_file():
+        old = path.read_text("utf-8", errors="replace")
+        if old == text:
+            return path
+        if lock.recovered or parse_lock(old, path.name)[1]:
+            shutil.copyfile(path, path.with_name(path.name + ".bak"))
+    return atomic_write_text(path, text)

@@ -1,0 +1,117 @@
+"""Card text (Markdown + `$…$` LaTeX, written by people) -> safe HTML for Anki fields.
+
+- Raw HTML in the notes is escaped, never passed through (markdown-it with `html=False`), so a
+  `<script>` in a note is shown as text. markdown-it's link validation drops `javascript:` URLs.
+- `$…$` / `$$…$$` become MathJax `\\(…\\)` / `\\[…\\]`, which Anki desktop, AnkiMobile and
+  AnkiDroid typeset natively; the TeX is HTML-escaped like any other text.
+- Obsidian embeds `![[file|600]]` become images, `[[target|alias]]` their visible text.
+- Images go through `env["image"]`, a callback that packages the file as media and returns its
+  media name, or None for a missing/remote one, which shows as a visible placeholder.
+- `{{` / `}}` in note text are entity-escaped so Anki never reads them as template syntax.
+- Most card text is one plain line; it skips the parser (`_PLAIN`), with output identical to
+  markdown-it's (a test checks this), because rendering is most of the emitter's time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+ImageResolver = Callable[[str], "str | None"]
+
+_PLAIN = re.compile(r"[A-Za-z(\"'][^\\`*_\[\]<>&!#|~$={}\x00-\x1f\x7f-\x9f\u2028\u2029]*")
+_NO_PLAIN_END = re.compile(r"\s$")
+_EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
+_WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
+_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
+_HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==", re.S)
+# Private-use characters stand in for cloze markers while the Markdown is rendered.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_CLOZE_MARK = re.compile(f"{_OPEN}(\\d+){_SEP}")
+
+
+def escape(text: str) -> str:
+    """markdown-it's own escaping (so the fast path matches its output exactly)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _render_math_inline(self, tokens, idx, options, env) -> str:
+    return "\\(" + escape(tokens[idx].content) + "\\)"
+
+
+def _render_math_block(self, tokens, idx, options, env) -> str:
+    return '<div class="df-math-block">\\[' + escape(tokens[idx].content.strip()) + "\\]</div>\n"
+
+
+def _render_image(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    alt = escape(token.content or src)
+    resolve: ImageResolver | None = env.get("image")
+    name = resolve(src) if resolve else None
+    if name is None:
+        return f'<span class="df-missing-image">missing image: {escape(src) or alt}</span>'
+    return f'<img src="{escape(name)}" alt="{alt}">'
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
+    md.use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True)
+    md.add_render_rule("math_inline", _render_math_inline)
+    md.add_render_rule("math_inline_double", _render_math_block)
+    md.add_render_rule("math_block", _render_math_block)
+    md.add_render_rule("math_block_label", _render_math_block)
+    md.add_render_rule("image", _render_image)
+    return md
+
+
+_MD = _parser()
+
+
+def is_plain(text: str) -> bool:
+    return bool(_PLAIN.fullmatch(text)) and not _NO_PLAIN_END.search(text)
+
+
+def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
+    """Markdown + LaTeX -> sanitized HTML (no trailing newline)."""
+    text = text.strip()
+    if not text:
+        return ""
+    if is_plain(text):
+        return f"<p>{escape(text)}</p>"
+    text = _EMBED.sub(lambda m: f"![{m.group(1).strip()}](<{m.group(1).strip()}>)", text)
+    text = _WIKILINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
+    html = _MD.render(text, {"image": image}).strip()
+    return html.replace("{{", "{&#123;").replace("}}", "}&#125;")
+
+
+def inline_html(text: str, image: ImageResolver | None = None) -> str:
+    """Like markdown_to_html, without the wrapping paragraph of a one-paragraph text."""
+    html = markdown_to_html(text, image)
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html
+
+
+def has_cloze(text: str) -> bool:
+    return bool(_CLOZE.search(text) or _HIGHLIGHT.search(text))
+
+
+def cloze_to_html(text: str, image: ImageResolver | None = None) -> str:
+    """Cloze text (`{{c1::…}}` or Obsidian `==…==` highlights, numbered in order) -> HTML with
+    Anki cloze markers kept intact around the rendered Markdown."""
+    counter = iter(range(1, 10_000))
+    if not _CLOZE.search(text):
+        text = _HIGHLIGHT.sub(lambda m: f"{{{{c{next(counter)}::{m.group(1)}}}}}", text)
+    text = _CLOZE.sub(lambda m: f"{_OPEN}{m.group(1)}{_SEP}{m.group(2)}{_CLOSE}", text)
+    html = markdown_to_html(text, image)
+    html = _CLOZE_MARK.sub(lambda m: "{{c" + m.group(1) + "::", html)
+    return html.replace(_CLOSE, "}}")
+
+
+def cloze_numbers(html: str) -> list[int]:
+    return sorted({int(n) for n in re.findall(r"\{\{c(\d+)::", html)})

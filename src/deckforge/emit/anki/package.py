@@ -1,0 +1,112 @@
+"""A byte-reproducible .apkg: genanki's collection schema and note types, our rows and zip.
+
+genanki's `Package.write_to_file` stamps every note, card and model with one wall-clock
+timestamp, numbers notes and cards from that timestamp in build order, and zips a temp file
+with its filesystem mtime; all three break reproducible builds and the "mtime moves only when
+the note changed" rule. So we reuse genanki's schema (`APKG_SCHEMA`, `APKG_COL`), its deck and
+model JSON, and write the rows ourselves:
+
+- note id, card id and deck id are hashes of the GUID / deck name, so adding a card never
+  renumbers the others;
+- each note and its cards carry the note's own mtime (from deckforge.lock), each note type its
+  own mtime;
+- the SQLite image comes from an in-memory database (`Connection.serialize`) and the zip
+  entries have fixed timestamps, names and order. Rows go in with `executemany`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: no wall clock in the archive
+_NOTE_ID_BASE = 1_262_304_000_000  # 2010-01-01 in ms: ids look like Anki's creation stamps
+_ID_SPAN = 300_000_000_000
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    guid: str
+    model_id: int
+    deck: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    mtime: int
+    ords: tuple[int, ...]  # card ordinals (templates for Basic, cloze numbers - 1 for Cloze)
+    due: int  # position of its new cards, so the deck is studied in the notes' order
+
+
+def stable_id(*parts: object, base: int = _NOTE_ID_BASE, span: int = _ID_SPAN) -> int:
+    digest = hashlib.sha1("\x1f".join(map(str, parts)).encode("utf-8")).digest()
+    return base + int.from_bytes(digest[:8], "big") % span
+
+
+def deck_id(name: str) -> int:
+    return stable_id("deck", name, base=1 << 30, span=1 << 30)
+
+
+def _collection(rows: list[NoteRow], models: dict[int, tuple[genanki.Model, int]],
+                description: str) -> bytes:
+    conn = sqlite3.connect(":memory:")
+    try:
+        cur = conn.cursor()
+        cur.executescript(APKG_SCHEMA)
+        cur.executescript(APKG_COL)
+        names = sorted({r.deck for r in rows})
+        decks = json.loads(cur.execute("SELECT decks FROM col").fetchone()[0])
+        for name in names:
+            decks[str(deck_id(name))] = genanki.Deck(deck_id(name), name, description).to_json()
+        first_deck = deck_id(names[0]) if names else 1
+        model_json = {str(mid): model.to_json(mtime, first_deck)
+                      for mid, (model, mtime) in sorted(models.items())}
+        cur.execute("UPDATE col SET decks = ?, models = ?",
+                    (json.dumps(decks, sort_keys=True), json.dumps(model_json, sort_keys=True)))
+        note_rows, card_rows, taken = [], [], set()
+        for row in rows:
+            nid = stable_id("note", row.guid)
+            while nid in taken:  # a hash collision: step to the next free id, deterministically
+                nid += 1
+            taken.add(nid)
+            note_rows.append((nid, row.guid, row.model_id, row.mtime, -1,
+                              " " + " ".join(row.tags) + " ", "\x1f".join(row.fields),
+                              row.fields[0], 0, 0, ""))
+            did = deck_id(row.deck)
+            for ord_ in row.ords:
+                card_rows.append((stable_id("card", row.guid, ord_), nid, did, ord_, row.mtime,
+                                  -1, 0, 0, row.due, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+        cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+        cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
+        conn.commit()
+        return conn.serialize()
+    finally:
+        conn.close()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # the same bytes whichever OS builds it
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def package_bytes(rows: list[NoteRow], models: dict[int, tuple[genanki.Model, int]],
+                  media: dict[str, Path], description: str = "") -> bytes:
+    """The .apkg as bytes. `media` maps the name used in the fields to the file on disk."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compresslevel=6) as archive:
+        archive.writestr(_entry("collection.anki2"), _collection(rows, models, description))
+        names = sorted(media)
+        archive.writestr(_entry("media"), json.dumps({str(i): n for i, n in enumerate(names)}))
+        for i, name in enumerate(names):
+            archive.writestr(_entry(str(i)), media[name].read_bytes())
+    return buffer.getvalue()
