@@ -48,14 +48,6 @@ _HASH = re.compile(r"[0-9a-f]{8,64}|-")
 _WS = re.compile(r"\s+")
 
 
-class LockError(ValueError):
-    """A lock line that cannot be trusted; `diagnostic` names the lock's path and line."""
-
-    def __init__(self, diagnostic: Diagnostic):
-        super().__init__(str(diagnostic))
-        self.diagnostic = diagnostic
-
-
 @dataclass
 class LockEntry:
     id: str
