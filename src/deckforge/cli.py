@@ -131,3 +131,50 @@ def diff(old: str, new: str, fmt: str) -> None:
         raise click.UsageError(str(err)) from err
     click.echo(diffing.to_markdown(result) if fmt == "markdown" else diffing.to_json(result), nl=False)
     sys.exit(1 if result.lost_guids else 0)
+
+
+@main.command()
+@click.option("--device", type=click.Choice(["cuda", "cpu"]), default=None,
+              help="Where to run (default: cuda if a GPU is visible, else cpu).")
+@click.option("--only", "only", multiple=True, metavar="CASE",
+              help="Run only this case (repeatable); see snippets/bench/__init__.py CASES.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for <case>.json (default: snippets/bench/results on cuda, "
+                   "build/bench on cpu, so CPU runs never overwrite the committed GPU results).")
+@click.option("--size", type=click.Choice(["tiny", "full"]), default=None,
+              help="Problem sizes (default: full on cuda, tiny on cpu).")
+@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write all results so far into this one JSON after each case.")
+@click.option("--from-bundle", "from_bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Run nothing: split a bundle from a remote run into --out.")
+def bench(device: str | None, only: tuple[str, ...], out: Path | None, size: str | None,
+          bundle: Path | None, from_bundle: Path | None) -> None:
+    """Run the GPU benchmark cases and write one deckforge.bench/1 JSON per case.
+
+    \b
+    On the GPU:  deckforge bench --device cuda          (writes snippets/bench/results/)
+    In CI / CPU: deckforge bench --device cpu           (tiny sizes, proves the code runs)
+    """
+    from deckforge.bench import runner
+    from deckforge.config import find_root
+
+    root = find_root(Path.cwd())
+    if from_bundle is not None:
+        for path in runner.split_bundle(from_bundle, out or root / "snippets" / "bench" / "results"):
+            click.echo(str(path))
+        return
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if out is None:
+        out = root / ("snippets/bench/results" if device == "cuda" else "build/bench")
+    try:
+        results = runner.run_suite(device, out, only=only, size=size, bundle=bundle, root=root,
+                                   progress=_echo_err)
+    except (ValueError, RuntimeError) as err:
+        raise click.UsageError(str(err)) from err
+    failed = [r["case"] for r in results if r.get("error")]
+    click.echo(f"{len(results)} case(s) written to {out}" +
+               (f"; failed: {', '.join(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
