@@ -92,6 +92,18 @@ FINGERPRINTS: list[Fingerprint] = [
                 "MultiHead(Q,K,V)=Concat(head1,…,headh)WO"),
     Fingerprint("multi-head-attention", r"headi=attention\(qwiq,kwik,vwiv\)",
                 "where headi=Attention(QWiQ,KWiK,VWiV)"),
+    # Positional encoding: pos / 10000^{2i/d_model} printed denominator first
+    Fingerprint("sinusoidal-positional-encoding", r"(?:sin|cos)\(100002i/dmodelpos\)",
+                "PE(pos,2i)=sin(100002i/dmodelpos)"),
+    # Learning-rate schedule: exponents flattened onto their bases
+    Fingerprint("transformer-lr-schedule", r"lrate=dmodel-0\.5\*?min\(stepnum-0\.5,",
+                "lrate=dmodel−0.5⋅min(step_num−0.5,step_num⋅warmup_steps−1.5)"),
+    # Parameter count: d^2 printed as d2, n_layer as nlayer
+    Fingerprint("transformer-param-count", r"n~2\*d\*nlayer\(2dattn\+dff\)|12\*nlayer\*d2",
+                "N≈2⋅d⋅nlayer(2dattn+dff)≈12⋅nlayer⋅d2"),
+    # Kaplan scaling laws: (N_c/N)^{α_N} printed as (NNc)αN
+    Fingerprint("kaplan-power-laws", r"l\(n\)~\(nnc\)αn|l\(c\)~\(ccc\)αc|l\(d\)~\(ddc\)αd",
+                "Parameters: L(N)≈(NNc)αN;Compute: L(C)≈(CCc)αC;Data: L(D)≈(DDc)αD"),
     # Normalization: the four LayerNorm steps of the export, each mangled
     Fingerprint("layer-norm", r"μ=d1sumi=1dxi", "1. Mean (μ): μ=d1∑i=1dxi"),
     Fingerprint("layer-norm", r"σ=d1sumi=1d\(xi-μ\)2", "2. Standard Deviation (σ): σ=d1∑i=1d(xi−μ)2"),
