@@ -1,9 +1,424 @@
-"""dedupe pass (placeholder: returns the graph unchanged until implemented)."""
+"""dedupe: merge cards that are the same card; flag contradicting answers, never drop them.
+
+Sub-quadratic in three steps:
+
+1. *Features* per card (once): question/answer content tokens (label-free, stopword-free,
+   stemmed), the true/false verdict, the quiz label, registry formulas and concepts the card
+   mentions (aliases from ctx.registry plus `card.formulas` set by repair).
+2. *Candidate pairs* from blocking: equal question keys, equal answer keys, equal quiz labels
+   in one file, shared registry formulas, and MinHash-LSH over token sets (the whole card, a
+   true/false statement, each answer sentence) - see passes/minhash.py.
+3. *Decisions* per candidate pair (`decide`, rapidfuzz token similarities), union-find over
+   the merges, and one merged card per cluster.
+
+Contradictions (the contract others rely on):
+- two members of one cluster with opposite true/false verdicts on the same statement become
+  ONE card flagged `conflict`; its answer lists every verdict with its file:line;
+- a true/false statement that another card *asserts* in its answer (a basic card saying
+  "Deeper layer activations are kept longer." vs Quiz 2 Q2a "… kept longer" -> False) keeps
+  both cards, each flagged `conflict` naming the other's file:line.
+The merged card keeps the most complete question and answer (a real answer beats a
+registry-repaired one, which then loses `repaired`), the provenance of every member in
+source order, and the union of tags, concepts, formulas and flags.
+"""
 
 from __future__ import annotations
 
-from deckforge.model import KnowledgeGraph
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from rapidfuzz import fuzz
+
+from deckforge.model import Card, Flag, KnowledgeGraph, Merge, normalize_key
+from deckforge.passes.cards import (
+    BARE_LABEL_REASON,
+    EMPTY_ANSWER_REASON,
+    is_placeholder,
+    normalize_verdict,
+    verdict,
+)
+from deckforge.passes.minhash import candidate_pairs, signatures
+from deckforge.text.keys import content_tokens, numbers, question_tokens, sentences
+from deckforge.text.structure import canonical_label, is_bare_label
+
+EXACT_ONLY = {"multiple-choice", "cloze"}
+GROUP_CAP = 50  # blocking groups bigger than this are template noise, left to LSH
+
+# Decision thresholds (rapidfuzz scores are 0..100; jaccard 0..1)
+SAME_STATEMENT = 88  # true/false statements that are the same claim
+ASSERTED = 85  # an answer sentence that states a true/false claim
+REWORDED_Q_JACCARD = 0.5
+REWORDED_Q_RATIO = 85
+ANSWER_MATCH = 75
+ANSWER_SAME = 90
+MATH_TWIN = 85
+
+
+@dataclass(frozen=True)
+class Features:
+    q: tuple[str, ...]
+    a: tuple[str, ...]
+    qs: frozenset
+    as_: frozenset
+    qtext: str
+    atext: str
+    verdict: str | None
+    label: str | None  # quiz-local label 'Q1a'
+    full_label: str | None
+    bare: bool
+    empty: bool
+    mathy: bool
+    formulas: frozenset
+    path: str
+    kind: str
+    repaired: bool
+
+
+_MATH = re.compile(r"\$|\\[A-Za-z]+|=")
+
+
+def features(card: Card, aliases: list[tuple[str, str]]) -> Features:
+    bare = is_bare_label(card.question)
+    q = () if bare else tuple(question_tokens(card.question))
+    v = verdict(card.answer) if card.kind == "true-false" else None
+    body = card.answer
+    if v:
+        body = normalize_verdict(card.answer)[len(v):].lstrip(" —")
+    a = tuple(content_tokens(body))
+    formulas = set(card.formulas)
+    text = normalize_key(card.question)
+    for alias, fid in aliases:
+        if alias and f" {alias} " in f" {text} ":
+            formulas.add(fid)
+    return Features(
+        q=q, a=a, qs=frozenset(q), as_=frozenset(a), qtext=" ".join(q), atext=" ".join(a),
+        verdict=v, label=canonical_label(card.label or ""), full_label=card.label, bare=bare,
+        empty=is_placeholder(card.answer), mathy=bool(_MATH.search(card.answer)) and len(a) <= 14,
+        formulas=frozenset(formulas), path=card.sources[0].path if card.sources else "",
+        kind=card.kind, repaired=card.has_flag("repaired"),
+    )
+
+
+def _jaccard(x: frozenset, y: frozenset) -> float:
+    if not x or not y:
+        return 0.0
+    return len(x & y) / len(x | y)
+
+
+def _answer_score(fa: Features, fb: Features) -> float:
+    """Token similarity of two answers. A short answer that is a subset of a long one only
+    counts when it is the long one's *prefix* ("α = CT / MB." vs "α = CT / MB = compute
+    throughput ÷ memory bandwidth."), so three common symbols do not make a twin."""
+    if not fa.atext or not fb.atext:
+        return 0.0
+    score = fuzz.token_sort_ratio(fa.atext, fb.atext)
+    short, long = sorted((fa.a, fb.a), key=len)
+    if len(short) >= 3 and long[: len(short)] == short:
+        return max(score, 95.0)
+    if len(short) >= 5:
+        return max(score, 0.9 * fuzz.token_set_ratio(fa.atext, fb.atext))
+    return score
+
+
+def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
+    """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
+    nums_a, nums_b = numbers(list(fa.q)), numbers(list(fb.q))
+    if nums_a and nums_b and nums_a != nums_b:
+        return None  # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
+    ans = _answer_score(fa, fb)
+    solid = len(fa.as_) >= 3 and len(fb.as_) >= 3
+    if fa.bare or fb.bare:
+        if fa.label and fa.label == fb.label and solid and ans >= ANSWER_SAME:
+            return _verdicts(fa, fb, f"bare label {fa.label} + its full wording")
+        if solid and fa.atext == fb.atext and len(fa.as_) >= 5:
+            return _verdicts(fa, fb, "same answer, one side a bare label")
+        return None
+    if not fa.qs or not fb.qs:
+        return None
+    if fa.kind in EXACT_ONLY or fb.kind in EXACT_ONLY:
+        # options / cloze text are their own identity; only true repeats merge
+        return ("merge", "exact repeat") if fa.qtext == fb.qtext and fa.atext == fb.atext else None
+    jq = _jaccard(fa.qs, fb.qs)
+    rq = fuzz.token_sort_ratio(fa.qtext, fb.qtext)
+    if fa.verdict and fb.verdict:
+        same_label = fa.full_label and fa.full_label == fb.full_label and jq >= 0.4
+        if rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
+            return _verdicts(fa, fb, f"same statement (question {rq:.0f})")
+        return None
+    if fa.verdict or fb.verdict:
+        return None  # a true/false item and a basic card: different cards (see asserted())
+    if fa.qs == fb.qs and len(fa.qs) >= 2 and fa.qtext != fb.qtext:
+        return "merge", "same question, words reordered"
+    if fa.qtext == fb.qtext:
+        return "merge", "exact repeat" if ans >= ANSWER_SAME or fa.empty or fb.empty else "same question"
+    # a registry-repaired answer was a placeholder in the notes: it does not tell cards apart
+    empty = fa.empty or fb.empty or fa.repaired or fb.repaired
+    if (jq >= REWORDED_Q_JACCARD or rq >= REWORDED_Q_RATIO) and (empty or ans >= ANSWER_MATCH):
+        return "merge", f"reworded twin (question {rq:.0f}, answer {ans:.0f})"
+    if jq >= 0.34 and solid and ans >= ANSWER_SAME:
+        return "merge", f"same answer, related question (answer {ans:.0f})"
+    shared = sorted(fa.formulas & fb.formulas)
+    ja = _jaccard(fa.as_, fb.as_)
+    if fa.mathy and fb.mathy and min(len(fa.as_), len(fb.as_)) >= 4 and (ja >= 0.7 or fuzz.token_sort_ratio(fa.atext, fb.atext) >= MATH_TWIN):
+        return "merge", f"same formula written twice (answer overlap {ja:.2f})"
+    formulaish = all(f.kind == "formula" or f.mathy or f.empty for f in (fa, fb))
+    if shared and formulaish and ((empty and jq >= 0.34) or (fa.mathy and fb.mathy and ans >= 60)):
+        return "merge", f"same registry formula {shared[0]}"
+    return None
+
+
+def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:
+    if fa.verdict and fb.verdict and fa.verdict != fb.verdict:
+        return "conflict", why
+    return "merge", why
+
+
+def asserted(statement: Features, other: Features, other_answer: str) -> str | None:
+    """The sentence of `other_answer` that states the true/false `statement`, if any."""
+    if not statement.verdict or other.verdict or len(statement.qs) < 3:
+        return None
+    for sentence in sentences(other_answer):
+        toks = content_tokens(sentence)
+        if len(toks) < 3:
+            continue
+        overlap = len(statement.qs & set(toks)) / len(set(toks))
+        if overlap >= 0.8 or fuzz.token_sort_ratio(statement.qtext, " ".join(toks)) >= ASSERTED:
+            return sentence
+    return None
+
+
+# -- candidate generation ------------------------------------------------------------------
+
+
+def _group_pairs(keys: list, pairs: set[tuple[int, int]]) -> None:
+    groups: dict = defaultdict(list)
+    for i, key in enumerate(keys):
+        if key:
+            groups[key].append(i)
+    for members in groups.values():
+        if 1 < len(members) <= GROUP_CAP:
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    pairs.add((members[x], members[y]))
+
+
+def candidates(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]:
+    pairs: set[tuple[int, int]] = set()
+    _group_pairs([f.qtext if f.qs else None for f in feats], pairs)
+    _group_pairs([f.atext if len(f.as_) >= 3 else None for f in feats], pairs)
+    _group_pairs([(f.path, f.full_label) if f.full_label else None for f in feats], pairs)
+    by_formula: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(feats):
+        for fid in f.formulas:
+            by_formula[fid].append(i)
+    for members in by_formula.values():
+        if 1 < len(members) <= GROUP_CAP:
+            pairs.update((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
+    pairs.update(_lsh_pairs(feats, cards))
+    return pairs
+
+
+def _lsh_pairs(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]:
+    vocab: dict[str, int] = {}
+    docs: list[list[int]] = []
+    owner: list[int] = []
+
+    def add(tokens, card_index: int) -> None:
+        ids = sorted({vocab.setdefault(t, len(vocab)) for t in tokens})
+        if len(ids) >= 2:
+            docs.append(ids)
+            owner.append(card_index)
+
+    for i, f in enumerate(feats):
+        add(f.q + f.a, i)
+        if len(f.qs) >= 2 and not f.verdict:
+            add(f.q, i)  # the question alone: twins whose answers differ (one repaired, one real)
+        if f.verdict and f.qs:
+            add(f.q, i)  # the statement alone, to meet answer sentences that assert it
+        elif not f.verdict:
+            for sentence in sentences(cards[i].answer)[:6]:
+                add(content_tokens(sentence), i)
+    doc_pairs = candidate_pairs(signatures(docs))
+    out = set()
+    for x, y in doc_pairs:
+        a, b = owner[x], owner[y]
+        if a != b:
+            out.add((min(a, b), max(a, b)))
+    return out
+
+
+# -- clustering and merging ----------------------------------------------------------------
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, x: int, y: int) -> None:
+        rx, ry = self.find(x), self.find(y)
+        if rx != ry:
+            self.parent[max(rx, ry)] = min(rx, ry)
+
+
+def _completeness(card: Card, f: Features) -> tuple:
+    return (not f.bare, len(card.question))
+
+
+def _answer_rank(card: Card, f: Features) -> tuple:
+    return (not f.empty, not card.has_flag("repaired"), len(card.answer))
+
+
+def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str], conflict: bool) -> tuple[Card, Merge]:
+    order = sorted(range(len(members)), key=lambda k: (members[k].sources[0], k))
+    members = [members[k] for k in order]
+    feats = [feats[k] for k in order]
+    qi = max(range(len(members)), key=lambda k: (_completeness(members[k], feats[k]), -k))
+    ai = max(range(len(members)), key=lambda k: (_answer_rank(members[k], feats[k]), -k))
+    base, best = members[qi], members[ai]
+    sources = tuple(sorted({s for m in members for s in m.sources}))
+    flags = _merged_flags(members, feats, best, qi, ai)
+    answer, kind = best.answer, best.kind if best.kind != "basic" else base.kind
+    extra_parts = [m.extra for m in members if m.extra]
+    if conflict:
+        answer, reason = _conflict_answer(members, feats)
+        flags.append(Flag("conflict", reason))
+        kind = "true-false"
+    else:
+        for m, f in zip(members, feats, strict=True):
+            if m is best or f.empty or m.answer == best.answer:
+                continue
+            if fuzz.token_sort_ratio(f.atext, feats[ai].atext) < 80:
+                extra_parts.append(f"Also in the notes ({m.sources[0]}): {m.answer}")
+    mc = next((m for m in members if m.options), None)
+    merged = replace(
+        base,
+        kind=kind,
+        answer=answer,
+        sources=sources,
+        options=mc.options if mc else base.options,
+        correct=mc.correct if mc else base.correct,
+        label=base.label or next((m.label for m in members if m.label), None),
+        tags=_union(m.tags for m in members),
+        concepts=_union(m.concepts for m in members),
+        formulas=_union(m.formulas for m in members),
+        flags=tuple(_dedupe_flags(flags)),
+        extra="\n".join(dict.fromkeys(extra_parts)),
+    )
+    reason = "; ".join(dict.fromkeys(reasons)) or "same card"
+    return merged, Merge(merged.id, sources, reason)
+
+
+def _union(groups) -> tuple[str, ...]:
+    return tuple(sorted({x for g in groups for x in g}))
+
+
+def _merged_flags(members, feats, best, qi, ai) -> list[Flag]:
+    flags = []
+    real_answer = not feats[ai].empty and not best.has_flag("repaired")
+    for m in members:
+        for flag in m.flags:
+            if flag.name == "repaired" and real_answer:
+                continue  # a member's own answer beat the registry repair
+            if flag.name == "needs-review" and flag.reason.startswith(BARE_LABEL_REASON) and not feats[qi].bare:
+                continue  # the full wording of the quiz item was found
+            if flag.name == "needs-review" and flag.reason.startswith(EMPTY_ANSWER_REASON) and not feats[ai].empty:
+                continue
+            flags.append(flag)
+    return flags
+
+
+def _dedupe_flags(flags: list[Flag]) -> list[Flag]:
+    seen, out = set(), []
+    for flag in flags:
+        if (flag.name, flag.reason) not in seen:
+            seen.add((flag.name, flag.reason))
+            out.append(flag)
+    return out
+
+
+def _conflict_answer(members: list[Card], feats: list[Features]) -> tuple[str, str]:
+    by_verdict: dict[str, list[tuple[Card, Features]]] = defaultdict(list)
+    for m, f in zip(members, feats, strict=True):
+        if f.verdict:
+            by_verdict[f.verdict].append((m, f))
+    lines, parts = [], []
+    for v in sorted(by_verdict):
+        group = by_verdict[v]
+        where = ", ".join(str(m.sources[0]) for m, _ in group)
+        text = max((m.answer for m, _ in group), key=len)
+        lines.append(f"- {text} ({where})")
+        parts.append(f"{text!r} at {where}")
+    answer = "The notes disagree:\n" + "\n".join(lines)
+    reason = "contradicting answers for one statement: " + " vs ".join(parts) + "; fix the notes"
+    return answer, reason
+
+
+def _registry_aliases(ctx) -> list[tuple[str, str]]:
+    registry = getattr(ctx, "registry", None)
+    out = []
+    for formula in getattr(registry, "formulas", ()) or ():
+        for alias in (formula.name, *formula.aliases):
+            key = normalize_key(alias)
+            if len(key) >= 4:
+                out.append((key, formula.id))
+    return sorted(set(out))
 
 
 def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
-    return graph
+    cards = list(graph.cards)
+    if len(cards) < 2:
+        return graph
+    aliases = _registry_aliases(ctx)
+    feats = [features(c, aliases) for c in cards]
+    uf = _UnionFind(len(cards))
+    reasons: dict[tuple[int, int], str] = {}
+    conflict_pairs: list[tuple[int, int]] = []
+    assertions: list[tuple[int, int, str]] = []
+    for i, j in sorted(candidates(feats, cards)):
+        decision = decide(feats[i], feats[j])
+        if decision is None:
+            for s, o in ((i, j), (j, i)):
+                sentence = asserted(feats[s], feats[o], cards[o].answer)
+                if sentence and feats[s].verdict == "False":
+                    assertions.append((s, o, sentence))
+            continue
+        verb, why = decision
+        uf.union(i, j)
+        reasons[(i, j)] = why
+        if verb == "conflict":
+            conflict_pairs.append((i, j))
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(cards)):
+        clusters[uf.find(i)].append(i)
+    conflicted_roots = {uf.find(i) for i, _ in conflict_pairs}
+    new_cards: dict[int, Card] = {}
+    merges = []
+    for root, idx in clusters.items():
+        if len(idx) == 1:
+            new_cards[root] = cards[idx[0]]
+            continue
+        members = [cards[k] for k in idx]
+        why = [reasons[p] for p in sorted(reasons) if uf.find(p[0]) == root]
+        conflict = root in conflicted_roots and len({feats[k].verdict for k in idx if feats[k].verdict}) > 1
+        merged, record = merge_cluster(members, [feats[k] for k in idx], why, conflict)
+        new_cards[root] = merged
+        merges.append(record)
+    for s, o, sentence in assertions:
+        rs, ro = uf.find(s), uf.find(o)
+        claim = cards[s]
+        new_cards[rs] = new_cards[rs].with_flag(
+            "conflict", f"the notes call this {feats[s].verdict} at {claim.sources[0]}, but "
+            f"{cards[o].sources[0]} states it as fact: {sentence!r}")
+        new_cards[ro] = new_cards[ro].with_flag(
+            "conflict", f"{cards[o].sources[0]} states {sentence!r}, but {claim.label or 'a quiz item'} "
+            f"at {claim.sources[0]} marks it {feats[s].verdict}")
+    out = [new_cards[root] for root in sorted(clusters)]
+    merges.sort(key=lambda m: (m.members[0], m.card_id))
+    return graph.replace(cards=tuple(out), merges=graph.merges + tuple(merges))
