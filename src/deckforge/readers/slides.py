@@ -1,15 +1,280 @@
-"""Placeholder reader for the 'slides' style: replaced by the real reader."""
+"""Slide recap: PDF text of lecture slides (efficient-dl-midterm-recap.txt).
+
+The extraction keeps one line per text box: a slide title (a Title-Case line followed by a
+blank line), then `- ` bullets (` - ` indented for sub-bullets), `$$…$$` display math, loose
+text boxes (diagram captions, variable legends such as `B: batch size`) and tab tables.
+
+Structure:
+* `Recap (Lecture N: …)` slides are structure: they set section ("Lecture N",) for the slides
+  after them and give no items.
+* Slides whose title is logistics (JUNK_TITLES: "General Information", "Midterm Coverage",
+  "Example Question" without an answer, …) are skipped; so are tables and `(part N)` captions.
+* Consecutive slides with the same title are one slide (the PDF repeats titles on build-up
+  slides).
+
+Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim):
+* formula bullet `Label: $math$` / `Label $math$` -> question "<Label> of a <slide subject>"
+  (e.g. "Number of MACs of a standard convolution"), answer = the math, followed by the slide's
+  variable legend ("where B: batch size; …") when it has one; kind_hint "formula".
+* definition bullet `**Term** is …` -> question = term, answer = the rest; kind_hint
+  "definition".
+* a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
+  the display math right after it (kind_hint "formula").
+* the display math of a slide that also has prose -> question "<slide title> formula",
+  answer = the math blocks (and legend lines such as `X: HW × B × C`); kind_hint "formula".
+* the rest of the slide (bullets, text boxes) -> question = slide title, answer = that content
+  as Markdown (bullets `- `, sub-bullets indented); kind_hint "formula" when it is display math
+  with short captions only. A slide with nothing left gives no item.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
+from deckforge.model import RawItem, SourceSpan
 from deckforge.readers import ReadResult
 
 NAME = "slides"
 
+JUNK_TITLES = [
+    re.compile(r"^(?:mid-?term|final)?\s*(?:exam\s*)?coverage$", re.I),
+    re.compile(r"^general information$", re.I),
+    re.compile(r"^(?:course\s+)?logistics$", re.I),
+    re.compile(r"^example questions?$", re.I),
+    re.compile(r"^(?:agenda|outline|thank you!?|questions\??|announcements?)$", re.I),
+]
+_RECAP = re.compile(r"^recap\s*\(\s*lecture\s*(\d+)\b", re.I)
+_BULLET = re.compile(r"^(\s*)[-•*]\s+(.*)$")
+_CAPTION_JUNK = re.compile(r"^\(part \d+\)$", re.I)
+_LEGEND = re.compile(r"^[A-Z](?:\s*,\s*[A-Z])*\s*:\s+\S")
+_FORMULA_BULLET = re.compile(r"^(?P<label>[^$:()]{2,60}?)\s*:?\s*(?P<math>\$[^$]+\$)\s*$")
+_DEFINITION = re.compile(r"^\*\*(?P<term>[^*]+)\*\*\s+(?:is|are|refers to|means)\s+(?P<text>.+)$")
+_SMALL = {"a", "an", "the", "of", "to", "at", "as", "and", "for", "with", "in", "on", "by",
+          "or", "vs", "via", "from", "into"}
+LABELS = [
+    (re.compile(r"^(?:the\s+)?number of macs?$", re.I), "Number of MACs"),
+    (re.compile(r"^(?:the\s+)?original macs?$", re.I), "Original number of MACs"),
+]
+
+
+@dataclass
+class _Element:
+    kind: str  # bullet | math | text
+    text: str
+    first: int
+    last: int
+    children: list[_Element] = field(default_factory=list)
+
+
+@dataclass
+class _Slide:
+    title: str
+    line: int
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+def is_title(text: str) -> bool:
+    """A slide title: a short Title-Case line (small words such as 'of' may stay lower)."""
+    if not text or len(text) > 90 or text.endswith((".", ",", ";", ":")):
+        return False
+    if any(ch in text for ch in "$×=\t") or text.startswith(("(", "-", "•")):
+        return False
+    words = text.split()
+    if len(words) > 12:
+        return False
+    for n, word in enumerate(words):
+        core = word.strip("()[]:?,!'\"")
+        if not core:
+            return False
+        for part in core.split("-"):
+            if not part or part[0].isdigit() or part[0].isupper():
+                continue
+            if n > 0 and part.lower() in _SMALL:
+                continue
+            return False
+    return words[0][:1].isupper()
+
 
 def sniff(text: str) -> float:
-    return 0.0
+    lines = text.splitlines()
+    nonblank = [ln for ln in lines if ln.strip()]
+    if not nonblank:
+        return 0.0
+    bullets = sum(bool(_BULLET.match(ln)) for ln in nonblank)
+    titles = sum(1 for a, b in zip(lines, [*lines[1:], ""], strict=False)
+                 if is_title(a.strip()) and not b.strip())
+    dotted = sum("........" in ln for ln in nonblank)
+    score = (0.25 * bool(re.search(r"\$[^$\n]+\$", text))
+             + 0.35 * min(1.0, 4 * bullets / len(nonblank))
+             + 0.25 * min(1.0, 6 * titles / len(nonblank))
+             + 0.15 * bool(_RECAP.search(text) or re.search(r"^recap\b", text, re.I | re.M)))
+    return max(0.0, score - dotted / len(nonblank))
 
 
-def read(text: str, path: str) -> ReadResult:
-    return ReadResult()
+def read(text: str, path: str, **_options) -> ReadResult:
+    result = ReadResult()
+    lecture: str | None = None
+    for slide in _slides(text.splitlines()):
+        recap = _RECAP.match(slide.title)
+        if recap:
+            lecture = f"Lecture {recap.group(1)}"
+            continue
+        if any(p.match(slide.title) for p in JUNK_TITLES):
+            continue
+        section = (lecture,) if lecture else ()
+        result.items.extend(_slide_items(slide, _elements(slide.lines), path, section))
+    return result
+
+
+def _slides(lines: list[str]) -> list[_Slide]:
+    slides: list[_Slide] = []
+    for i, raw in enumerate(lines):
+        text = raw.strip()
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        previous = lines[i - 1].strip() if i > 0 else ""
+        if is_title(text) and not following and not previous:
+            if slides and slides[-1].title == text:
+                continue  # a build-up slide repeating its title: same slide
+            slides.append(_Slide(text, i + 1))
+        elif slides and text:
+            slides[-1].lines.append((i + 1, raw.rstrip()))
+    return slides
+
+
+def _elements(lines: list[tuple[int, str]]) -> list[_Element]:
+    out: list[_Element] = []
+    previous_line = -1
+    math_open: _Element | None = None
+    for lineno, raw in lines:
+        text = raw.strip()
+        if math_open is not None:
+            math_open.text += "\n" + text
+            math_open.last = lineno
+            if text.endswith("$$"):
+                math_open = None
+            previous_line = lineno
+            continue
+        bullet = _BULLET.match(raw)
+        if "\t" in raw and len([c for c in raw.split("\t") if c.strip()]) >= 2:
+            pass  # a table: dropped
+        elif _CAPTION_JUNK.match(text):
+            pass
+        elif text.startswith("$$"):
+            element = _Element("math", text, lineno, lineno)
+            out.append(element)
+            if not (len(text) > 2 and text.endswith("$$")):
+                math_open = element
+        elif bullet:
+            element = _Element("bullet", bullet.group(2).strip(), lineno, lineno)
+            parent = out[-1] if out and out[-1].kind == "bullet" else None
+            if bullet.group(1) and parent is not None:
+                parent.children.append(element)
+                parent.last = lineno
+            else:
+                out.append(element)
+        elif raw[:1].isspace() and out and out[-1].kind == "bullet" and previous_line == lineno - 1:
+            target = out[-1].children[-1] if out[-1].children else out[-1]
+            target.text += " " + text  # a wrapped bullet (` $32 \times …$` under "Storage cost:")
+            target.last = out[-1].last = lineno
+        elif out and out[-1].kind == "text" and previous_line == lineno - 1:
+            out[-1].text += " " + text
+            out[-1].last = lineno
+        else:
+            out.append(_Element("text", text, lineno, lineno))
+        previous_line = lineno
+    return out
+
+
+def _slide_items(slide: _Slide, elements: list[_Element], path: str,
+                 section: tuple[str, ...]) -> list[RawItem]:
+    items: list[RawItem] = []
+
+    def add(question, answer, first, last, kind=None):
+        items.append(RawItem(question, answer, SourceSpan(path, first, last), NAME,
+                             section=section, kind_hint=kind))
+
+    formulas = [e for e in elements if e.kind == "bullet" and not e.children
+                and _FORMULA_BULLET.match(e.text) and len(_FORMULA_BULLET.match(e.text)
+                                                          .group("label").split()) <= 6]
+    legend = [e for e in elements if e.kind == "text" and _LEGEND.match(e.text)] if formulas else []
+    where = ("\n\nwhere " + "; ".join(e.text for e in legend)) if legend else ""
+    used = {id(e) for e in formulas + legend}
+    for e in formulas:
+        match = _FORMULA_BULLET.match(e.text)
+        add(f"{_label(match.group('label'))} of {_subject(slide.title)}",
+            match.group("math") + where, e.first, e.last, "formula")
+    for k, e in enumerate(elements):
+        if id(e) in used or e.kind == "math":
+            continue
+        definition = _DEFINITION.match(e.text) if e.kind == "bullet" else None
+        if definition:
+            add(definition.group("term").strip(), _capitalize(definition.group("text")),
+                e.first, e.last, "definition")
+            used.add(id(e))
+        elif e.kind == "bullet" and e.text.endswith("?"):
+            question = f"{slide.title}: {e.text}"
+            if e.children:
+                add(question, _markdown(e.children), e.first, e.last)
+                used.add(id(e))
+                continue
+            maths = []
+            for nxt in elements[k + 1:]:
+                if nxt.kind != "math":
+                    break
+                maths.append(nxt)
+            if maths:
+                add(question, "\n\n".join(m.text for m in maths), e.first, maths[-1].last, "formula")
+                used.update(id(m) for m in [e, *maths])
+    rest = [e for e in elements if id(e) not in used]
+    maths = [e for e in rest if e.kind == "math"]
+    prose = [e for e in rest if e.kind != "math"]
+    math_only = all(e.kind == "text" and len(e.text.split()) <= 8 for e in prose)
+    if maths and not math_only:
+        legends = [e for e in prose if e.kind == "text" and _LEGEND.match(e.text)]
+        block = maths + legends
+        add(f"{slide.title} formula", "\n\n".join(e.text for e in block),
+            min(e.first for e in block), max(e.last for e in block), "formula")
+        rest = [e for e in rest if e not in block]
+    if rest and any(e.kind != "text" or len(e.text.split()) > 2 for e in rest):
+        add(slide.title, _markdown(rest), slide.line, max(e.last for e in rest),
+            "formula" if maths and math_only else None)
+    return sorted(items, key=lambda item: (item.span.line, item.span.end_line))
+
+
+def _markdown(elements: list[_Element], depth: int = 0) -> str:
+    parts: list[str] = []
+    for e in elements:
+        if e.kind == "bullet":
+            lines = ["  " * depth + "- " + e.text]
+            if e.children:
+                lines.append(_markdown(e.children, depth + 1))
+            parts.append("\n".join(lines))
+        else:
+            parts.append(e.text)
+    out = parts[:1]
+    for prev, e, part in zip(elements, elements[1:], parts[1:], strict=False):
+        tight = depth or (prev.kind == e.kind == "bullet")
+        out.append(("\n" if tight else "\n\n") + part)
+    return "".join(out)
+
+
+def _label(label: str) -> str:
+    label = label.strip()
+    for pattern, name in LABELS:
+        if pattern.match(label):
+            return name
+    return _capitalize(label)
+
+
+def _subject(title: str) -> str:
+    """`Computational Cost: Standard Convolution` -> `a standard convolution`."""
+    subject = title.split(":", 1)[-1].strip()
+    words = [w.lower() if w[:1].isupper() and w[1:].islower() else w for w in subject.split()]
+    text = " ".join(words)
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+
+
+def _capitalize(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:]
