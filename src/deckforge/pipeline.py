@@ -14,7 +14,11 @@ from deckforge.passes import Context, run_passes
 from deckforge.registry import Registry, load_registry
 
 NOTE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
-_FRONT_MATTER_STYLE = re.compile(r"\A---\s*\n(?:.*\n)*?deckforge-style:\s*([\w-]+)\s*\n", re.M)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*$", re.M | re.S)
+_FRONT_MATTER_STYLE = re.compile(r"^deckforge-style:\s*([\w-]+)\s*$", re.M)
+# Files a note may embed (Obsidian `![[…]]`): assets, not notes, so neither read nor reported.
+ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".pdf"}
+_CONTROL = bytes(range(32)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"").replace(b"\f", b"")
 
 
 def discover(sources_dir: Path) -> list[Path]:
@@ -29,9 +33,10 @@ def discover(sources_dir: Path) -> list[Path]:
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Bytes -> text. Binary files are skipped with a warning; invalid UTF-8 is replaced and
     reported at the line of the first bad byte."""
-    if b"\x00" in data[:8192]:
-        return None, [Diagnostic(path, 1, "binary-file", "looks binary (NUL bytes); skipped. "
-                                 "Remove it from sources/ or convert it to text.")]
+    head = data[:8192]
+    if b"\x00" in head or (head and len(head) - len(head.translate(None, _CONTROL)) > 0.3 * len(head)):
+        return None, [Diagnostic(path, 1, "binary-file", "looks binary (NUL or control bytes); "
+                                 "skipped. Remove it from sources/ or convert it to text.")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as err:
@@ -45,7 +50,8 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
 def choose_reader(text: str, path: Path, config: Config):
     forced = config.styles.get(path.name)
     if forced is None:
-        match = _FRONT_MATTER_STYLE.match(text)
+        block = _FRONT_MATTER.match(text)
+        match = _FRONT_MATTER_STYLE.search(block.group(1)) if block else None
         forced = match.group(1) if match else None
     return readers.get_reader(forced) if forced else readers.sniff(text, path.name)
 
@@ -53,6 +59,8 @@ def choose_reader(text: str, path: Path, config: Config):
 def read_sources(config: Config) -> KnowledgeGraph:
     items, files, diags = [], [], []
     for path in discover(config.sources_dir):
+        if path.suffix.lower() in ASSET_SUFFIXES:
+            continue
         rel = config.relpath(path)
         data = path.read_bytes()
         text, problems = decode(data, rel)
@@ -64,7 +72,13 @@ def read_sources(config: Config) -> KnowledgeGraph:
         except KeyError as err:
             diags.append(Diagnostic(rel, 1, "unknown-style", str(err.args[0]), level="error"))
             continue
-        result = reader.read(text, rel)
+        try:
+            result = reader.read(text, rel, folder=path.parent)
+        except Exception as err:  # a reader bug must not take the other files down with it
+            diags.append(Diagnostic(rel, 1, "reader-error", f"the {reader.NAME} reader failed "
+                                    f"({type(err).__name__}: {err}); please report this file.",
+                                    level="error"))
+            continue
         if not result.items and not result.diagnostics and text.strip():
             result.diagnostics.append(Diagnostic(rel, 1, "no-cards", f"the {reader.NAME} reader "
                                                  "found no cards; force a style in [tool.deckforge] styles."))

@@ -4,9 +4,17 @@ A reader module defines:
 
     NAME: str                                   the style name used in config and diagnostics
     sniff(text: str) -> float                   confidence 0..1 that the text is in this style
-    read(text: str, path: str) -> ReadResult    raw items and diagnostics, never raises on bad input
+    read(text: str, path: str, *, folder: Path | None = None, **options) -> ReadResult
+        raw items and diagnostics; never raises on bad input. `path` is the project-relative
+        path written into every SourceSpan (1-based, inclusive lines of the item's real text);
+        `folder` is the note's folder on disk, for readers that resolve embeds and links
+        (obsidian); the others ignore it.
 
-Adding a style means adding one module and listing it in READERS.
+Each reader module's docstring says what it puts into question / answer / section / label /
+kind_hint / options / correct / notes / needs_review. Problems become
+`Diagnostic(path, line, code, message-with-what-to-do)`.
+
+Adding a style means adding one module and listing it in `_readers()`.
 """
 
 from __future__ import annotations

@@ -90,7 +90,9 @@ def sniff(text: str) -> float:
     markers = sum(ln.lower() in CORRECT_MARKERS | CHOSEN_MARKERS | LOST_MARKERS for ln in lines)
     if not questions:
         return 0.0
-    return min(1.0, 0.4 + 0.3 * min(1.0, pts / questions) + 0.3 * min(1.0, markers / questions))
+    if not pts:  # "Question 3" alone is weak evidence
+        return 0.3 * min(1.0, markers / questions + 0.5)
+    return min(1.0, 0.7 + 0.15 * min(1.0, pts / questions) + 0.15 * min(1.0, markers / questions))
 
 
 def _classify(line: int, text: str) -> _Unit:
