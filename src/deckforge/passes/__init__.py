@@ -24,7 +24,7 @@ Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
 
 
 def passes() -> list[tuple[str, Pass]]:
-    from deckforge.passes import cards, check, dedupe, link, normalize, repair
+    from deckforge.passes import cards, check, dedupe, link, measured, normalize, repair
 
     return [
         ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
@@ -33,6 +33,7 @@ def passes() -> list[tuple[str, Pass]]:
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks
         ("check", check.check),  # numeric claims evaluated by the snippets
+        ("measured", measured.measured),  # cite GPU benchmark results (snippets/bench/results)
     ]
 
 
