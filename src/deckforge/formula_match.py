@@ -92,6 +92,9 @@ FINGERPRINTS: list[Fingerprint] = [
                 "MultiHead(Q,K,V)=Concat(head1,…,headh)WO"),
     Fingerprint("multi-head-attention", r"headi=attention\(qwiq,kwik,vwiv\)",
                 "where headi=Attention(QWiQ,KWiK,VWiV)"),
+    # Roofline, as the notes write it (well-formed: links, never replaces)
+    Fingerprint("roofline", r"ct=(?:α\*mb|min\()", r"CT = \alpha \cdot MB", mangled=False),
+    Fingerprint("arithmetic-intensity", r"α=ct/mb", "α = CT / MB", mangled=False),
     # Positional encoding: pos / 10000^{2i/d_model} printed denominator first
     Fingerprint("sinusoidal-positional-encoding", r"(?:sin|cos)\(100002i/dmodelpos\)",
                 "PE(pos,2i)=sin(100002i/dmodelpos)"),
@@ -122,6 +125,17 @@ _PLURAL = re.compile(r"(?<=[a-z]{3})s\b(?<!ss\b)")
 def phrase_key(text: str) -> str:
     """normalize_key plus plural folding, so "LoRA adapters" finds alias "lora adapter"."""
     return _PLURAL.sub("", normalize_key(text))
+
+
+# A short one-word alias ("clip", "lora", "dsc") is an acronym: it counts only where the text
+# writes it as one (CLIP, LoRA, DSC: two capitals), never the word "Clip the input x".
+_ACRONYM = re.compile(r"[a-z]{2,5}")
+_TOKEN = re.compile(r"\w+")
+
+
+def _written_as_acronym(text: str, phrase: str) -> bool:
+    return any(tok.casefold() == phrase and sum(ch.isupper() for ch in tok) >= 2
+               for tok in _TOKEN.findall(text))
 
 
 def _trie_regex(phrases: Iterable[str]) -> str:
@@ -208,6 +222,8 @@ class FormulaMatcher:
                            for o in spans)]
         hits = []
         for start, end, phrase in kept:
+            if _ACRONYM.fullmatch(phrase) and not _written_as_acronym(text, phrase):
+                continue
             formula, via = self.phrase_to[phrase]
             hits.append(Hit(formula, via, phrase, start, end))
         return hits
@@ -257,21 +273,43 @@ def asks_for_formula(question: str) -> bool:
     return bool(FORMULA_INTENT.search(question))
 
 
-# The answer holds math: LaTeX, math symbols, an equation between symbols, a product of
-# symbols (`V·d`, `3×3×M`), sub/superscripts. Prose with "=" between words ("Training =
-# optimize …") is not math: the right side must start like an expression.
-_MATH = re.compile(
-    r"(?<!\\)\$|\\\(|\\\[|\\[a-zA-Z]{2,}"
+# The answer holds math: a LaTeX span that is a formula, math symbols, an equation between
+# symbols, a product of symbols (`V·d`, `3×3×M`), sub/superscripts. Not math: prose with "="
+# between words ("Training = optimize …": the right side must start like an expression), a
+# span that is only an arrow (`$\\Rightarrow$`) or a number (`$<0.5$`), a lone variable
+# mentioned in prose (`($t$)`).
+_MATH_OUTSIDE_SPANS = re.compile(
+    r"\\(?!(?:Rightarrow|rightarrow|to|implies|Leftarrow|leftarrow|iff|sim)(?![a-zA-Z]))[a-zA-Z]{2,}"
     r"|[∑∏∫∇∂√′∝≈≤≥∈⊤ᵀ∞]"
     r"|[₀-₉ₐ-ₜ⁰-⁹]"
-    r"|(?:^|[\s(,;:])[\wα-ωΑ-Ω′^]{1,8}(?:\([^()\s]{0,20}\))?\s*=\s*(?:[-−\d(\[α-ωΑ-Ω\\]|[A-Za-z]{1,5}(?![a-z]))"
+    r"|(?:^|[\s(,;:])[\wα-ωΑ-Ω′^]{1,8}(?:\([^()\s]{0,20}\))?\s*=\s*(?:[-−\d(\[α-ωΑ-Ω\\]|[A-Za-z]{1,5}(?![a-z])|[A-Za-z]{2,12}\()"
     r"|[A-Za-z)]\s*[·⋅×]\s*[A-Za-z(\d]"
     r"|\b[A-Za-z]_\{?\w|\w\^\{?[\w-]"
 )
+_NOT_A_SYMBOL = re.compile(r"\\(?:Rightarrow|rightarrow|to|implies|Leftarrow|leftarrow|iff|sim|approx"
+                           r"|quad|qquad|text\{[^}]*\}|mathrm|[,;!: ])(?![a-zA-Z])")
+_SPAN_OPERATOR = re.compile(r"[=<>+*/^_|(]|-(?!\s*$)|\\(?:cdot|times|frac|sum|prod|sqrt|in|le|ge|leq|geq"
+                            r"|approx|log|exp|max|min|partial|nabla|int|lim|mid)(?![a-zA-Z])")
+
+
+def _span_is_formula(tex: str) -> bool:
+    rest = _NOT_A_SYMBOL.sub(" ", tex)
+    has_symbol = bool(re.search(r"[A-Za-zα-ωΑ-Ω]|\\[a-zA-Z]+", rest))
+    return has_symbol and bool(_SPAN_OPERATOR.search(rest))
 
 
 def contains_math(text: str) -> bool:
-    return bool(_MATH.search(text or ""))
+    from deckforge.latex import math_spans
+
+    text = text or ""
+    spans, _ = math_spans(text)
+    if any(_span_is_formula(s.text) for s in spans):
+        return True
+    outside = text
+    for span in reversed(spans):
+        end = span.start + len(span.delimiter) * 2 + len(span.text)
+        outside = outside[: span.start] + " " + outside[end:]
+    return bool(_MATH_OUTSIDE_SPANS.search(outside))
 
 
 def formula_bearing(question: str, answer: str) -> bool:
