@@ -178,3 +178,29 @@ def bench(device: str | None, only: tuple[str, ...], out: Path | None, size: str
     click.echo(f"{len(results)} case(s) written to {out}" +
                (f"; failed: {', '.join(failed)}" if failed else ""))
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of notes to check (default: sources/ of the project).")
+@click.option("--no-tests", is_flag=True, help="Only the coverage of links; do not run pytest.")
+@click.option("--timeout", type=float, default=600, show_default=True,
+              help="Seconds the snippet tests may take.")
+def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
+    """Run the snippet tests behind the graph's formulas and print formula coverage.
+
+    \b
+    Formula-bearing cards are those whose answer holds math or whose question asks for a
+    formula; each must be linked to a registry formula whose tests pass. Uncovered cards are
+    listed as file:line. Exit 1 when coverage is below 100% or a snippet test fails.
+    """
+    from deckforge.checking import check_project
+    from deckforge.config import load_config
+
+    if sources is not None and not sources.is_dir():
+        raise click.UsageError(f"--sources {sources}: no such folder")
+    if not no_tests:
+        _echo_err("running the snippet tests (pytest -q) ...")
+    report = check_project(load_config(sources=sources), run=not no_tests, timeout=timeout)
+    click.echo(report.table())
+    sys.exit(report.exit_code())
