@@ -336,6 +336,53 @@ def kv_cache_per_token(m: re.Match, ctx: RuleContext) -> Verdict:
                    f"t^{with_cache:.2f} with the cache (t = 65536 → 131072)")
 
 
+def separable_kernel(m: re.Match, ctx: RuleContext) -> Verdict:
+    k, rank1, full = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    got = ctx.snippets.fn("separable-kernel", "separable_kernel_params")(k)
+    return Verdict(got == (rank1, full), f"separable_kernel_params({k}) = {got}: a rank-1 "
+                   f"{k}×{k} kernel u vᵀ has {got[0]} numbers, a full one {got[1]}")
+
+
+def lora_full_rank(m: re.Match, ctx: RuleContext) -> Verdict:
+    import numpy as np
+
+    delta = ctx.snippets.fn("lora-update", "lora_delta")
+    d, k = 6, 9
+    target = np.random.default_rng(0).standard_normal((d, k))
+    u, sv, vt = np.linalg.svd(target, full_matrices=False)
+    b, a = u * sv, vt  # r = d factors; alpha = r keeps the scale 1
+    err = float(np.abs(delta(a, b, alpha=d) - target).max())
+    return Verdict(err < 1e-9, f"lora_delta with r = d = {d} reproduces an arbitrary {d}×{k} update "
+                   f"(max error {err:.1e}): rank r = d spans every ΔW, as full fine-tuning does")
+
+
+def svd_without_truncation(m: re.Match, ctx: RuleContext) -> Verdict:
+    params = ctx.snippets.fn("svd-lowrank-params", "lowrank_params")
+    dense = ctx.snippets.fn("svd-lowrank-params", "dense_params")
+    m_, n_ = 512, 256
+    full, low = dense(m_, n_), params(m_, n_, min(m_, n_))
+    return Verdict(low > full, f"lowrank_params({m_}, {n_}, r = {min(m_, n_)}) = {low:,} > "
+                   f"dense_params = {full:,}")
+
+
+def nm_speedup(m: re.Match, ctx: RuleContext) -> Verdict:
+    n, m_ = int(m.group(1)), int(m.group(2))
+    frac = ctx.snippets.fn("nm-sparsity", "nm_compute_fraction")(n, m_)
+    claimed = float(m.group(3))
+    bound = 1 / frac
+    return Verdict(abs(bound - claimed) / claimed <= 0.15,
+                   f"nm_compute_fraction({n}, {m_}) = {frac:g}: {n}:{m_} keeps {frac:.0%} of the "
+                   f"multiplies, a speedup of at most {bound:g}× (measured on a GPU: snippets/bench)")
+
+
+def ring_vs_pairwise(m: re.Match, ctx: RuleContext) -> Verdict:
+    traffic = ctx.snippets.fn("ring-allreduce-traffic", "ring_allreduce_traffic")
+    n = 8
+    ring = traffic(n, 1.0)
+    return Verdict(ring < n - 1, f"ring_allreduce_traffic(N={n}, S=1) = {ring:g}·S per GPU "
+                   f"(2(N−1)/N), against {n - 1}·S for N−1 pairwise receives")
+
+
 RULES: list[ClaimRule] = [
     ClaimRule("value scaling", "value-scaling", _VALUE_PAIRS, value_scaling),
     ClaimRule("uniform quantization error vs bit width", "quantization-error-bound",
@@ -353,7 +400,9 @@ RULES: list[ClaimRule] = [
               _rx(r"savings? (increases?|decreases?) as (n|m|k|input channels|output channels|filters|"
                   r"(?:the )?spatial filter size|filter size|kernel size) increases"), dsc_savings_trend),
     ClaimRule("tied embeddings saving", "tied-embeddings",
-              _rx(r"tying embeddings saves \$?v\s*(?:·|⋅|\\cdot|\*)\s*d\$? param"), tying_saves_vd),
+              _rx(r"tying (?:input/output )?embeddings saves \$?v\s*(?:·|⋅|\\cdot|\*)\s*d\$? param"), tying_saves_vd),
+    ClaimRule("tied embeddings saving", "tied-embeddings",
+              _rx(r"untied uses 2\s*·\s*v\s*·\s*d param\w*; tied uses v\s*·\s*d\W+save v\s*·\s*d"), tying_saves_vd),
     ClaimRule("tied embeddings vs depth", "tied-embeddings",
               _rx(r"tying embeddings depends on (?:the )?number of (?:transformer )?layers"), tying_vs_layers),
     ClaimRule("attention score matrix shape", "attention-scores",
@@ -370,8 +419,18 @@ RULES: list[ClaimRule] = [
     ClaimRule("head dimension", "multi-head-attention",
               _rx(r"d_?k\s*=\s*d_?v\s*=\s*d_?\{?model\}?\s*/\s*h\s*=\s*(\d+)\s*/\s*(\d+)\s*=\s*(\d+)"), head_dim_arith),
     ClaimRule("training FLOPs per token and parameter", "training-flops",
-              _rx(r"flops (?:for|in) (?P<phase>forward|backward) pass(?: is)?\W*(?:\{\{c\d+::)?\s*(?P<factor>\(?\d+(?:\s*\+\s*\d+)?\)?)\s*\(# tokens\)\s*\(# parameters\)"),
+              _rx(r"flops (?:for|in) (?P<phase>forward|backward) pass(?: is)?:?\s*(?:\{\{c\d+::)?\s*(?P<factor>\(?\d+(?:\s*\+\s*\d+)?\)?)\s*\(# tokens\)\s*\(# parameters\)"),
               training_flops_factor),
+    ClaimRule("separable (rank-1) kernel parameters", "separable-kernel",
+              _rx(r"(\d)\s*(?:×|x|\$\\times\$)\s*\1 rank-1 kernel uses (\d+) params.*?vs\.? (\d+)"), separable_kernel),
+    ClaimRule("LoRA with r = d", "lora-update",
+              _rx(r"when \$?r\s*=\s*d\$?\W.*?equivalent to full fine-tuning"), lora_full_rank),
+    ClaimRule("SVD without truncation", "svd-lowrank-params",
+              _rx(r"without rank truncation,? the number of parameters increases"), svd_without_truncation),
+    ClaimRule("N:M sparsity speedup", "nm-sparsity",
+              _rx(r"\b(\d):(\d)\b.*?~?\s*(\d+(?:\.\d+)?)\s*(?:×|x|\$\\times\$)\s*speedup"), nm_speedup),
+    ClaimRule("ring all-reduce vs pairwise", "ring-allreduce-traffic",
+              _rx(r"ring/?(?:tree)? ?allreduce\W.*?not explicit n\s*[−-]\s*1 pairwise"), ring_vs_pairwise),
     ClaimRule("KV cache per-token compute", "kv-cache-decode-cost",
               _rx(r"per-token compute from \$?o\(n\^2\)\$? to \$?o\(n\)"), kv_cache_per_token),
 ]
@@ -380,13 +439,26 @@ RULES: list[ClaimRule] = [
 # -- applying the rules ----------------------------------------------------------------------
 
 
+_PLAIN = [(r"\\times(?![a-zA-Z])", "×"), (r"\\cdot(?![a-zA-Z])", "·"), (r"\\(?:to|rightarrow)(?![a-zA-Z])", "→"),
+          (r"\\alpha(?![a-zA-Z])", "α"), (r"\\top(?![a-zA-Z])", "T"), (r"\\text\{([^}]*)\}", r"\1"),
+          (r"(?<!\\)\$", ""), (r"[ \t]+", " ")]
+_PLAIN = [(re.compile(p), r) for p, r in _PLAIN]
+
+
+def plain(text: str) -> str:
+    """Rules read claims as plain text: the normalize pass writes `3×3` as `$3 \\times 3$`."""
+    for pattern, repl in _PLAIN:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def claim_text(card: Card) -> str:
     """Where the card's statement is: the question, or for a bare quiz label (the question is
     just "Quiz 4 Q2b") the explanation after its True/False."""
     question = card.question.strip()
     if card.label and question.casefold() == card.label.casefold():
-        return re.sub(r"^\s*(?:true|false)\b[\s.—–:-]*", "", card.answer, flags=re.I)
-    return question if card.kind == "true-false" else f"{question}\n{card.answer}"
+        return plain(re.sub(r"^\s*(?:true|false)\b[\s.—–:-]*", "", card.answer, flags=re.I))
+    return plain(question if card.kind == "true-false" else f"{question}\n{card.answer}")
 
 
 _CONFLICT_SIDE = re.compile(r"^\s*-\s*(True|False)\b.*?\(([^()]*)\)\s*$", re.M)
@@ -402,11 +474,28 @@ def claimed_truths(card: Card) -> list[tuple[bool, str]]:
     return [(verdict(card) != "False", "")]  # a plain answer asserts its statement
 
 
+def explanation(card: Card) -> str:
+    """The text after a True/False verdict: the notes' own reasoning, asserted as true."""
+    return plain(re.sub(r"^\s*(?:true|false)\b[\s.—–:-]*", "", card.answer, flags=re.I)) if verdict(card) else ""
+
+
+def _find(rule: ClaimRule, card: Card) -> tuple[re.Match | None, bool]:
+    """The claim in the card's statement, else in the explanation of its verdict (which the
+    notes assert: "True — … not explicit N−1 pairwise receives")."""
+    m = rule.pattern.search(claim_text(card))
+    if m:
+        return m, False
+    if card.kind == "true-false" and not card.has_flag("conflict"):
+        m = rule.pattern.search(explanation(card))
+        if m:
+            return m, True
+    return None, False
+
+
 def check_card(card: Card, ctx: RuleContext) -> tuple[Card, list[Diagnostic]]:
-    text = claim_text(card)
     diags: list[Diagnostic] = []
     for rule in RULES:
-        m = rule.pattern.search(text)
+        m, in_explanation = _find(rule, card)
         if not m or ctx.snippets.registry.formula(rule.formula) is None:
             continue
         try:
@@ -422,7 +511,8 @@ def check_card(card: Card, ctx: RuleContext) -> tuple[Card, list[Diagnostic]]:
             continue
         module = ctx.snippets.registry.formula(rule.formula).module
         card = _replace(card, formulas=tuple(dict.fromkeys((*card.formulas, rule.formula))))
-        for said, where in claimed_truths(card):
+        sides = [(True, "")] if in_explanation else claimed_truths(card)
+        for said, where in sides:
             says = f"the notes say {'True' if said else 'False'}" + (f" at {where}" if where else "")
             if result.holds == said:
                 note = f"{rule.name}: {says}; {result.detail} ({module})"
