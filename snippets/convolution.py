@@ -21,10 +21,7 @@ CONCEPTS = [
         aliases=(
             "convolution",
             "conv2d",
-            "conv layer",
             "conv filter",
-            "feature maps",
-            "stride",
             "group convolution",
             "groupwise convolution",
         ),
@@ -113,7 +110,6 @@ FORMULAS = [
         concept="convolution",
         aliases=(
             "output size",
-            "output dimension",
             "size of the output feature maps",
             "changing stride",
             "stride 3→2",

@@ -30,7 +30,7 @@ CONCEPTS = [
     Concept(
         id="lora",
         name="LoRA (low-rank adaptation)",
-        aliases=("lora", "low-rank adaptation", "low rank adaptation", "adapter",
+        aliases=("lora", "low-rank adaptation", "low rank adaptation",
                  "parameter efficient finetuning", "parameter-efficient fine-tuning", "peft",
                  "rosko"),
         definition=(

@@ -14,7 +14,7 @@ CONCEPTS = [
     Concept(
         id="gradient-descent",
         name="Gradient descent",
-        aliases=("gradient descent", "sgd", "mini-batch sgd", "learning rate", "gd variants",
+        aliases=("gradient descent", "sgd", "mini-batch sgd", "gd variants",
                  "convergence"),
         definition=(
             "Gradient descent minimizes a loss L by repeatedly stepping the parameters against "
@@ -29,7 +29,7 @@ CONCEPTS = [
     Concept(
         id="backpropagation",
         name="Backpropagation",
-        aliases=("backpropagation", "backprop", "backward pass", "forward pass", "chain rule",
+        aliases=("backpropagation", "backprop", "backward pass", "chain rule",
                  "weight gradients", "input gradients", "output gradients",
                  "activation derivative", "derivative of relu", "derivative of sigmoid"),
         definition=(
@@ -74,7 +74,7 @@ FORMULAS = [
         name="Derivative of the sigmoid",
         latex=r"\sigma'(x) = \sigma(x)\,\bigl(1 - \sigma(x)\bigr)",
         concept="backpropagation",
-        aliases=("derivative of sigmoid", "sigmoid derivative", "sigmoid′", "σ′(x)"),
+        aliases=("derivative of sigmoid", "sigmoid derivative", "σ′(x) = σ(x)"),
         module=_MODULE,
         section="activation_derivatives",
         tests=(f"{_TESTS}::test_sigmoid_derivative_matches_autograd",),
@@ -84,7 +84,7 @@ FORMULAS = [
         name="Derivative of ReLU",
         latex=r"\mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
         concept="backpropagation",
-        aliases=("derivative of relu", "relu derivative", "relu′"),
+        aliases=("derivative of relu", "relu derivative", "relu′(x) = 1 if x > 0"),
         module=_MODULE,
         section="activation_derivatives",
         tests=(f"{_TESTS}::test_relu_derivative_matches_autograd",),

@@ -94,8 +94,8 @@ CONCEPTS = [
     Concept(
         id="floating-point",
         name="Floating-point representation",
-        aliases=("floating point", "fp representation", "fp32", "fp16", "bf16", "bfloat16",
-                 "mantissa", "exponent", "block floating point"),
+        aliases=("floating point", "fp representation", "bfloat16", "mantissa",
+                 "block floating point"),
         definition=(
             "A binary floating-point number stores a sign, a biased exponent e = ⌊log₂|x|⌋ + bias "
             "and a mantissa m = |x|/2^⌊log₂|x|⌋ − 1 ∈ [0, 1), so x = (−1)^s (1 + m) 2^(e − bias). "

@@ -60,6 +60,8 @@ FORMULAS = [
             "ct = min",
             "ct = α · mb",
             "what does ct = α · mb imply",
+            r"ct = \alpha \cdot mb",
+            "imply for design",
             "bw-bound roofline",
             "flat (bw-bound) roofline",
             "raise the flat",

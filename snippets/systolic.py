@@ -23,7 +23,6 @@ CONCEPTS = [
             "weight-stationary systolic array",
             "weight stationary",
             "processing element",
-            "tpu",
             "column combining",
             "systolic array cells",
         ),
