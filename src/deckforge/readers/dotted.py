@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from deckforge.diagnostics import Diagnostic
-from deckforge.model import RawItem, SourceSpan, normalize_key
+from deckforge.model import RawItem, SourceSpan
 from deckforge.readers import ReadResult
 
 NAME = "dotted"
@@ -302,8 +302,8 @@ def _make_item(path, lineno, question, answer, pending, state, result) -> RawIte
         label_text = label.text(quiz)
         if quiz is not None:
             section = (state.quiz_titles.get(quiz, f"Quiz {quiz}"),)
-            key = (label.text(None), normalize_key(answer))
-            if len(key[1].split()) >= 3:
+            key = (label.text(None), _answer_key(answer))
+            if key[1].count(" ") >= 2:
                 state.seen_quiz_answers.setdefault(key, quiz)
     if not texts:  # a bare label such as `Q1b........True — …`: the statement is elsewhere
         question_text = label_text
@@ -314,12 +314,17 @@ def _make_item(path, lineno, question, answer, pending, state, result) -> RawIte
                    needs_review=needs_review)
 
 
+def _answer_key(answer: str) -> str:
+    """Cheap case- and space-insensitive key: repeats of a quiz answer are verbatim copies."""
+    return " ".join(answer.casefold().split())
+
+
 def _resolve_quiz(label: Label, answer: str, state: _State, notes: list[str]) -> int | None:
     if label.quiz is not None:
         return label.quiz
     if state.quiz_block_open:
         return state.quiz
-    match = state.seen_quiz_answers.get((label.text(None), normalize_key(answer)))
+    match = state.seen_quiz_answers.get((label.text(None), _answer_key(answer)))
     if match is not None:
         if match != state.quiz:
             notes.append(f"quiz {match} taken from the earlier {label.text(match)} with the "

@@ -56,7 +56,6 @@ CHOSEN_MARKERS = {"ered", "ed", "swered", "answered", "you answered"}
 LOST_MARKERS = {"ct!", "correct!", "incorrect!"}
 _ONE_LINE_MARKER = re.compile(r"(?<!\S)(swered|Answered|Answer|swer|wer|ered)(?!\S)")
 _ASKS = re.compile(r"\?\s*$|\bwhich of the following\b", re.I)
-_ASKS_INLINE = re.compile(r"[^?]*\?")
 _RADIO = re.compile(r"^O(?=\s|[a-z])\s*")
 _NUMBER_ONLY = re.compile(r"^\d+$")
 
@@ -85,7 +84,7 @@ def sniff(text: str) -> float:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return 0.0
-    questions = sum(bool(_QUESTION.match(ln)) for ln in lines)
+    questions = sum(bool("Question" in ln and _QUESTION.match(ln)) for ln in lines)
     pts = sum(bool(re.search(r"\d\s*/\s*\d+\s*pts\b", ln)) for ln in lines)
     markers = sum(ln.lower() in CORRECT_MARKERS | CHOSEN_MARKERS | LOST_MARKERS for ln in lines)
     if not questions:
@@ -119,7 +118,7 @@ def _is_title(text: str) -> bool:
 
 
 def _blocks(lines: list[str]) -> list[_Question]:
-    starts = [i for i, ln in enumerate(lines) if _QUESTION.match(ln.strip())]
+    starts = [i for i, ln in enumerate(lines) if "Question" in ln and _QUESTION.match(ln.strip())]
     blocks: list[_Question] = []
     for k, i in enumerate(starts):
         match = _QUESTION.match(lines[i].strip())
@@ -235,10 +234,10 @@ def _options(units: list[_Unit], radio: bool) -> tuple[list[str], list[set[str]]
 
 def _one_line(block: _Question, path: str) -> RawItem | None:
     text = block.inline
-    asks = list(_ASKS_INLINE.finditer(text))
-    if not asks:
+    cut = text.rfind("?") + 1  # the asking sentence ends at the last '?'
+    if cut == 0:
         return None
-    stem, rest = text[: asks[-1].end()].strip(), text[asks[-1].end():].strip()
+    stem, rest = text[:cut].strip(), text[cut:].strip()
     notes: list[str] = []
     parts = _ONE_LINE_MARKER.split(rest)
     options: list[str] = []

@@ -52,6 +52,9 @@ NAME = "obsidian"
 ASKING_WORDS = ("why", "what", "how", "when", "which", "who", "where")
 _TAG = re.compile(r"(?<!\S)#[\w/-]+")
 _HEADING_LINE = re.compile(r"^#{1,6}\s+\S", re.M)
+MAX_LINE = 100_000  # characters; longer lines are skipped with a warning
+_MAX_LINK = 1_000  # longest [[wikilink]] looked for
+_MAX_MARK = 5_000  # longest ==highlight== looked for
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
 
 
@@ -63,8 +66,8 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     if not (embed or src.startswith("[[", pos)):
         return False
     start = pos + (3 if embed else 2)
-    end = src.find("]]", start)
-    if end < 0 or end > state.posMax:
+    end = src.find("]]", start, min(state.posMax, start + _MAX_LINK))  # bounded: stays linear
+    if end < 0:
         return False
     inner = src[start:end]
     if not inner.strip() or "\n" in inner or "[" in inner:
@@ -87,8 +90,8 @@ def _mark_rule(state: StateInline, silent: bool) -> bool:
     start = pos + 2
     if start >= state.posMax or src[start].isspace():
         return False
-    end = src.find("==", start)
-    if end < 0 or end > state.posMax or src[end - 1].isspace():
+    end = src.find("==", start, min(state.posMax, start + _MAX_MARK))  # bounded: stays linear
+    if end < 0 or src[end - 1].isspace():
         return False
     if silent:
         state.pos = end + 2
@@ -150,6 +153,7 @@ def read(text: str, path: str, *, folder: Path | None = None, **_options) -> Rea
     result = ReadResult()
     if folder is None:
         folder = Path(path).parent
+    text = _drop_giant_lines(text, path, result)
     try:
         tokens = make_parser().parse(text)
     except Exception as err:  # markdown-it is robust, but a note must never crash the build
@@ -166,6 +170,21 @@ def read(text: str, path: str, *, folder: Path | None = None, **_options) -> Rea
     _heading_questions(tokens, roots, env)
     result.items.sort(key=lambda item: (item.span.line, item.span.end_line))
     return result
+
+
+def _drop_giant_lines(text: str, path: str, result: ReadResult) -> str:
+    """Blank out lines longer than MAX_LINE (keeping line numbers): markdown-it's link-label
+    scanning costs ~10 µs a character on bracket-heavy text, and no real note has such lines."""
+    if len(text) <= MAX_LINE or max(map(len, text.split("\n"))) <= MAX_LINE:
+        return text
+    lines = text.split("\n")
+    for n, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE:
+            result.diagnostics.append(Diagnostic(
+                path, n, "line-too-long", f"line is {len(line):,} characters long and was "
+                f"skipped (limit {MAX_LINE:,}); break it into paragraphs."))
+            lines[n - 1] = ""
+    return "\n".join(lines)
 
 
 def _tree(tokens: list[Token]) -> tuple[list[_Block], dict[str, int]]:
