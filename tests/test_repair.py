@@ -1,0 +1,194 @@
+"""The repair pass on the real notes: every lost or mangled formula answer is filled from the
+registry, and no real text answer is touched. Cards are found by their source line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from deckforge.config import load_config
+from deckforge.formula_match import FINGERPRINTS, FormulaMatcher, compact, phrase_key
+from deckforge.model import Card, SourceSpan
+from deckforge.passes import Context, passes
+from deckforge.passes.repair import answer_is_missing, generic_garble, repair_card
+from deckforge.pipeline import build_graph, read_sources
+from deckforge.registry import load_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+CS242 = "sources/cs242-systems-flashcards.txt"
+EXPORT = "sources/transformers-flashcards-export.txt"
+
+# Empty, `.`-only or "see image" answers of questions that ask for a formula: (line, formula).
+MISSING = [
+    (CS242, 6, "arithmetic-intensity"),  # "Define arithmetic intensity (roofline)." -> see image
+    (CS242, 39, "kd-loss"),  # KD dual-loss formula (concept)
+    (CS242, 45, "dsc-params"),  # DSC parameter count vs standard
+    (CS242, 51, "lora-update"),  # LoRA — what is it?
+    (CS242, 121, "value-scaling"),  # Scaling formula
+    (CS242, 138, "lora-update"),  # Low-Rank Adaptation (LoRA)
+    (CS242, 139, "lora-update"),  # Define the key variables in LoRA.
+    (CS242, 140, "lora-update"),  # What is the full LoRA update rule?
+    (CS242, 141, "lora-params"),  # Why is LoRA parameter-efficient?
+    (CS242, 150, "scaled-dot-product-attention"),  # Define self-attention mathematically.
+    (CS242, 173, "simclr-nt-xent"),  # SimCLR objective formula.
+    (CS242, 182, "clip-loss"),  # CLIP loss function.
+]
+
+# Math mangled by PDF extraction: (first line of the item, formula, a mangled spelling that must
+# be gone, prose that must survive).
+GARBLED = [
+    (EXPORT, 26, "attention-weights", "i=1∑mαi", "alignment score function"),
+    (EXPORT, 30, "alignment-scores", "va⊤tanh", None),
+    (EXPORT, 37, "bilm-loss", "logp(xt", "forward and backward language model"),
+    (EXPORT, 49, "scaled-dot-product-attention", "softmax(dkQKT)V", "The scale factor dk"),
+    (EXPORT, 61, "kaplan-power-laws", "(NNc)αN", "power laws"),
+    (EXPORT, 64, "transformer-param-count", "12⋅nlayer⋅d2", "This identity helps"),
+    (EXPORT, 84, "scaled-dot-product-attention", "softmax(dkQKT)V", "Scale Factor Function"),
+    (EXPORT, 90, "multi-head-attention", "headi=Attention(QWiQ", None),
+    (EXPORT, 114, "sinusoidal-positional-encoding", "sin(100002i/dmodelpos)", "Rationale"),
+    (EXPORT, 130, "transformer-lr-schedule", "min(step_num−0.5", "The schedule increases"),
+    (EXPORT, 160, "layer-norm", "μ=d1∑i=1dxi", None),
+]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry(ROOT / "snippets")
+
+
+@pytest.fixture(scope="module")
+def stages(registry):
+    """The real notes after `cards` and after `repair` (before dedupe merges anything)."""
+    config = load_config(root=ROOT)
+    ctx = Context(config=config, registry=registry)
+    graph = read_sources(config).replace(formulas=registry.formulas, concepts=registry.concepts)
+    out = {}
+    for name, fn in passes():
+        graph = fn(graph, ctx)
+        out[name] = graph
+        if name == "repair":
+            return out
+    raise AssertionError("no repair pass")
+
+
+@pytest.fixture(scope="module")
+def final(registry):
+    return build_graph(load_config(root=ROOT), registry)
+
+
+def at(cards, path: str, line: int) -> Card:
+    found = [c for c in cards if any(s.path == path and s.line == line for s in c.sources)]
+    assert found, f"no card from {path}:{line}"
+    return found[0]
+
+
+def _display(registry, formula_id: str) -> str:
+    return f"$${registry.formula(formula_id).latex}$$"
+
+
+@pytest.mark.parametrize(("path", "line", "formula"), MISSING, ids=[f"L{n}-{f}" for _, n, f in MISSING])
+def test_missing_formula_answer_is_filled_from_the_registry(stages, registry, path, line, formula):
+    before = at(stages["cards"].cards, path, line)
+    assert answer_is_missing(before.answer), before.answer
+    card = at(stages["repair"].cards, path, line)
+    assert card.answer == _display(registry, formula)
+    assert card.formulas[0] == formula
+    reasons = [f.reason for f in card.flags if f.name == "repaired"]
+    assert len(reasons) == 1 and f"`{formula}`" in reasons[0]
+    # the cards pass's "no answer" review flag is answered by the repair
+    assert not any(f.name == "needs-review" and "no answer" in f.reason for f in card.flags)
+
+
+@pytest.mark.parametrize(("path", "line", "formula", "mangled", "prose"), GARBLED,
+                         ids=[f"L{g[1]}-{g[2]}" for g in GARBLED])
+def test_garbled_formula_is_replaced_and_prose_survives(stages, registry, path, line, formula,
+                                                        mangled, prose):
+    before = at(stages["cards"].cards, path, line)
+    assert mangled in before.answer  # the pinned line really is mangled in the notes
+    card = at(stages["repair"].cards, path, line)
+    assert _display(registry, formula) in card.answer
+    assert mangled not in card.answer
+    if prose:
+        assert prose in card.answer
+    assert card.has_flag("repaired") and formula in card.formulas
+    assert any(f"`{formula}`" in f.reason for f in card.flags if f.name == "repaired")
+
+
+def test_exactly_the_lost_and_mangled_answers_change(stages):
+    """Precision: every answer the repair changed is one of the pinned cards above."""
+    before = {c.sources[0]: c for c in stages["cards"].cards}
+    changed = {span for span, card in ((c.sources[0], c) for c in stages["repair"].cards)
+               if card.answer != before[span].answer}
+    expected = {(p, n) for p, n, _ in MISSING} | {(p, n) for p, n, *_ in GARBLED}
+    assert {(s.path, s.line) for s in changed} == expected
+
+
+def test_merged_twins_keep_a_real_answer_or_the_repair(final):
+    """After dedupe, no card of a pinned line is left with a missing or mangled answer."""
+    for path, line, formula in MISSING:
+        card = at(final.cards, path, line)
+        assert not answer_is_missing(card.answer) and formula in card.formulas
+    for path, line, formula, mangled, _ in GARBLED:
+        card = at(final.cards, path, line)
+        assert mangled not in card.answer and formula in card.formulas
+
+
+# Units ---------------------------------------------------------------------------------------
+
+
+def _card(question: str, answer: str, kind: str = "basic") -> Card:
+    return Card(id="c0", kind=kind, question=question, answer=answer,
+                sources=(SourceSpan("notes.txt", 7, 7),))
+
+
+def test_no_registry_match_means_needs_review_never_a_guess(registry):
+    matcher = FormulaMatcher.from_registry(registry)
+    card = repair_card(_card("Frobnication loss formula", "."), matcher, registry)
+    assert card.answer == "." and not card.has_flag("repaired")
+    assert any(f.name == "needs-review" and "no registry formula" in f.reason for f in card.flags)
+    garbled = "Z(θ)=−t=1∑T[logq(zt∣z1:t−1)]"
+    card = repair_card(_card("Describe the frobnication objective", garbled), matcher, registry)
+    assert card.answer == garbled and card.has_flag("needs-review") and not card.has_flag("repaired")
+
+
+def test_text_answers_without_math_are_never_replaced(stages, registry):
+    matcher = FormulaMatcher.from_registry(registry)
+    for card in stages["cards"].cards:
+        if card.answer.strip() and not answer_is_missing(card.answer):
+            if not any(generic_garble(line) or any(h.mangled for h in matcher.fingerprint_hits(line))
+                       for line in card.answer.splitlines()):
+                assert repair_card(card, matcher, registry).answer == card.answer
+
+
+@pytest.mark.parametrize("answer", ["", ".", "........", " . ", "see image", "See image.", "(see figure)"])
+def test_missing_answers(answer):
+    assert answer_is_missing(answer)
+
+
+@pytest.mark.parametrize("answer", ["True", "0", "See the roofline: α·MB", "imagery"])
+def test_present_answers(answer):
+    assert not answer_is_missing(answer)
+
+
+def test_every_fingerprint_matches_its_example_and_names_a_registry_formula(registry):
+    ids = {f.id for f in registry.formulas}
+    for fp in FINGERPRINTS:
+        assert fp.formula in ids, fp
+        assert re.search(fp.pattern, compact(fp.example)), fp
+
+
+def test_acronym_aliases_need_capitals(registry):
+    matcher = FormulaMatcher.from_registry(registry)
+    assert "clip-loss" in matcher.formulas_for("CLIP loss function")
+    assert not matcher.formulas_for("Clip the input x to the range")
+
+
+def test_alias_regex_finds_every_alias(registry):
+    matcher = FormulaMatcher.from_registry(registry)
+    for phrase, (formula, _via) in matcher.phrase_to.items():
+        if re.fullmatch(r"[a-z]{2,5}", phrase):
+            continue  # acronyms need their capitals (tested above)
+        assert formula in [h.formula for h in matcher.alias_hits(f"about {phrase} here")], phrase
+    assert phrase_key("LoRA adapters") == "lora adapter"
