@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deckforge.config import Config, load_config
@@ -86,12 +86,14 @@ def run_build(
     if apkg:
         report.outputs["deck"] = apkg
     if with_site:
-        from deckforge.emit.site import build_site
+        from deckforge.emit.site import SiteBuildError, build_site
 
         say("building the site ...")
-        site = build_site(graph, config)
-        if site:
-            report.outputs["site"] = site
+        try:  # strict: any MkDocs warning (dead link, missing snippet) is a build error
+            report.outputs["site"] = build_site(graph, config, strict=True)
+        except SiteBuildError as err:
+            graph = graph.warn(*(replace(d, level="error") for d in err.diagnostics))
+            report.outputs["site"] = err.site
     if write_lock:
         lockfile.write_lock(lock, config.lock_path)
     report.graph = graph

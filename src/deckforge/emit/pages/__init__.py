@@ -1,0 +1,69 @@
+"""Page generators for the knowledge base, one module per page family.
+
+`generate(graph, config, ...)` returns every generated file of the site as
+{docs-relative path: text or bytes}; `deckforge.emit.site` stages them beside docs/ and runs
+MkDocs. Adding a page family = one module with `pages(ctx)` plus one entry in FAMILIES.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deckforge.config import Config
+from deckforge.diagnostics import Diagnostic
+from deckforge.emit.pages import bench, concepts, graph_view, home, lectures, quality, status, tags
+from deckforge.emit.pages.context import SiteContext, deck_title, make_context
+from deckforge.model import KnowledgeGraph
+
+# Page families whose `pages(ctx)` needs nothing but the context (home needs its template).
+FAMILIES = (lectures, concepts, tags, quality, graph_view)
+
+
+@dataclass
+class Generated:
+    files: dict[str, str | bytes]
+    sections: dict[str, list[tuple[str, str]]]  # nav placeholder page -> [(title, page)]
+    problems: list[Diagnostic] = field(default_factory=list)
+
+
+def find_apkg(config: Config) -> Path | None:
+    preferred = config.out_dir / f"{config.deck_name}.apkg"
+    if preferred.is_file():
+        return preferred
+    found = sorted(config.out_dir.glob("*.apkg")) if config.out_dir.is_dir() else []
+    return found[0] if found else None
+
+
+def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
+    ctx = make_context(graph, config)
+    results, problems = bench.load_results(config.snippets_dir, config.root)
+    for result in results:
+        ids = [c for c in result.data.get("concepts") or [] if c in ctx.concepts]
+        ids += [ctx.formulas[f].concept for f in result.data.get("formulas") or []
+                if f in ctx.formulas and ctx.formulas[f].concept in ctx.concepts]
+        if not ids:
+            problems.append(Diagnostic(result.path, 1, "orphan-bench-result",
+                                       "names no concept or formula of the graph; it is not shown on the site."))
+        for cid in dict.fromkeys(ids):
+            ctx.bench.setdefault(cid, []).append(result)
+    ctx.test_status, ctx.status_source, status_problems = status.load_test_status(config.out_dir, graph.formulas)
+    ctx.apkg = find_apkg(config)
+    ctx.problems.extend(problems + status_problems)
+    return ctx
+
+
+def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = None) -> Generated:
+    ctx = context(graph, config)
+    files: dict[str, str | bytes] = {}
+    files.update(home.pages(ctx, home_template))
+    for family in FAMILIES:
+        files.update(family.pages(ctx))
+    sections = {
+        lectures.INDEX: [(html.escape(" › ".join(d[1:]) or deck_title(d), quote=False), p)
+                         for d, p in ctx.lecture_page.items()],
+        concepts.INDEX: [(html.escape(c.name, quote=False), ctx.concept_page[cid]) for cid, c in ctx.concepts.items()],
+    }
+    problems = sorted(set(ctx.problems), key=lambda d: (d.path, d.line, d.code, d.message))
+    return Generated(files=files, sections=sections, problems=problems)

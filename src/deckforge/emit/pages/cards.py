@@ -1,0 +1,139 @@
+"""One card as a flashcard block: question, folded answer, visible flags, source edit links.
+
+The same block appears on the card's lecture page and on each of its concepts' pages; its
+`id` (the card id) is the stable anchor that links and the quality report point at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from deckforge.emit.pages.context import SiteContext, deck_of, deck_title, rel
+from deckforge.emit.pages.text import (
+    cloze_back,
+    cloze_front,
+    escape,
+    has_cloze,
+    indent,
+    inline,
+    to_markdown,
+)
+from deckforge.model import Card, slug
+
+# Flag word -> admonition type (Material colours: blue, red, orange, red-cross).
+FLAG_STYLE = {"repaired": "info", "conflict": "danger", "needs-review": "warning", "claim-mismatch": "failure"}
+OPTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def letter(i: int) -> str:
+    return OPTION_LETTERS[i] if i < len(OPTION_LETTERS) else str(i + 1)
+
+
+def badge(text: str, kind: str) -> str:
+    return f'<span class="df-badge df-badge--{slug(kind)}">{escape(text)}</span>'
+
+
+def tag_anchor(tag: str) -> str:
+    return "tag-" + slug(tag)
+
+
+def _question_and_answer(card: Card) -> tuple[str, str]:
+    if has_cloze(card.question):
+        return cloze_front(card.question), card.answer.strip() or cloze_back(card.question)
+    return card.question, card.answer
+
+
+def _options(card: Card, link) -> list[str]:
+    return [f"- **{letter(i)}.** {inline(opt, link)}" for i, opt in enumerate(card.options)]
+
+
+def _answer_body(card: Card, answer: str, link) -> list[str]:
+    body: list[str] = []
+    if card.options:
+        correct = [i for i in card.correct if 0 <= i < len(card.options)]
+        if correct:
+            body += [f"**Correct: {letter(i)}.** {inline(card.options[i], link)}" + ("<br>" if n < len(correct) - 1 else "")
+                     for n, i in enumerate(correct)]
+        else:
+            body.append("*No correct option could be recovered from the notes.*")
+        body.append("")
+    if answer.strip():
+        body += to_markdown(answer, link) + [""]
+    elif not card.options:
+        body += ["*The notes give no answer.*", ""]
+    if card.extra.strip():
+        body += ["**Note.** " + inline(card.extra, link), ""]
+    return body
+
+
+def _flags(card: Card, link) -> list[str]:
+    lines: list[str] = []
+    reasons: dict[str, list[str]] = {}
+    for flag in card.flags:
+        reasons.setdefault(flag.name, []).append(flag.reason)
+    for name in sorted(reasons):
+        lines += [f'!!! {FLAG_STYLE.get(name, "note")} "Flagged: {name}"', ""]
+        lines += indent([f"- {inline(r, link)}" for r in dict.fromkeys(reasons[name])]) + [""]
+    if card.verified:
+        lines += ['!!! success "Checked by a snippet"', ""]
+        lines += indent([f"- {inline(v, link)}" for v in card.verified]) + [""]
+    return lines
+
+
+def _meta(card: Card, ctx: SiteContext, page: str, show_deck: bool) -> list[str]:
+    parts = []
+    for span in card.sources:
+        text = escape(str(span))
+        url = ctx.source_url(span.path, span.line)
+        parts.append(f'[{text}]({url} "Edit this line")' if url else f"`{span}`")
+    lines = ["**Source:** " + ", ".join(parts) + "<br>"]
+    if show_deck:
+        deck = deck_of(card)
+        lines.append(f"**In:** [{escape(deck_title(deck))}]({ctx.card_link(page, card)})<br>")
+    if card.concepts:
+        links = [f"[{escape(ctx.concepts[c].name)}]({rel(page, ctx.concept_page[c])})"
+                 for c in dict.fromkeys(card.concepts) if c in ctx.concepts]
+        lines.append("**Concepts:** " + ", ".join(links) + "<br>")
+    if card.formulas:
+        links = []
+        for fid in dict.fromkeys(card.formulas):
+            formula = ctx.formulas.get(fid)
+            if formula and formula.concept in ctx.concept_page:
+                links.append(f"[{escape(formula.name)}]({rel(page, ctx.concept_page[formula.concept], 'formula-' + slug(fid))})")
+            else:
+                links.append(f"`{fid}`")
+        lines.append("**Formulas:** " + ", ".join(links) + "<br>")
+    if card.tags:
+        lines.append("**Tags:** " + " ".join(
+            f"[{escape(t)}]({rel(page, 'tags.md', tag_anchor(t))})" for t in card.tags) + "<br>")
+    lines[-1] = lines[-1].removesuffix("<br>")
+    return ['<div class="df-card__meta" markdown>', "", *lines, "", "</div>"]
+
+
+def render_card(card: Card, ctx: SiteContext, page: str, *, skip_concepts: Iterable[str] = (),
+                show_deck: bool = False) -> list[str]:
+    seen: set[str] = set()
+    skip = frozenset(skip_concepts)
+    href = ctx.concept_href(page)
+
+    def link(text: str) -> str:
+        return ctx.linker.link(text, href, skip, seen)
+
+    question, answer = _question_and_answer(card)
+    badges = [badge(card.kind, "kind")] + [badge(name, name) for name in sorted({f.name for f in card.flags})]
+    if card.label:
+        badges.append(badge(card.label, "label"))
+    q_lines = to_markdown(question, link)
+    if q_lines and not q_lines[0].startswith("$$"):
+        q_lines[0] = "**Q.** " + q_lines[0]
+    lines = [f'<div class="df-card" id="{card.id}" markdown>', "", " ".join(badges), "", *q_lines, ""]
+    if card.options:
+        lines += _options(card, link) + [""]
+    body = _answer_body(card, answer, link)
+    missing = not answer.strip() and not card.correct
+    lines += [f'??? {"failure" if missing else "success"} "{"Answer (missing)" if missing else "Answer"}"', ""]
+    lines += indent(body)
+    lines += _flags(card, link)
+    lines += _meta(card, ctx, page, show_deck)
+    lines += ["", "</div>", ""]
+    return lines

@@ -1,0 +1,42 @@
+"""MkDocs hook (see `hooks:` in mkdocs.yml): plain `mkdocs build` / `mkdocs serve` on the root
+mkdocs.yml generate the knowledge base pages from sources/ exactly like `deckforge build`.
+
+When `deckforge build` drives MkDocs it has already staged the pages (docs_dir points at
+build/site-src), so on_config leaves the config alone; the page hook below runs either way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def on_config(config, **_):
+    from deckforge.config import load_config
+    from deckforge.emit import site
+    from deckforge.pipeline import build_graph
+
+    root = Path(config.config_file_path).resolve().parent
+    if Path(config.docs_dir).resolve() != (root / "docs").resolve():
+        return config  # already staged by deckforge.emit.site.build_site
+    project = load_config(root=root)
+    graph = build_graph(project)
+    staging = project.out_dir / site.STAGING
+    generated = site.stage(graph, project, root / "docs", staging)
+    site.configure(config, project, staging, generated)
+    for problem in generated.problems:
+        import logging
+
+        logging.getLogger("mkdocs.deckforge").warning(str(problem))
+    return config
+
+
+def on_page_markdown(markdown, page, config, **_):
+    """Edit buttons: hand-written pages link to their file in docs/, generated ones have none
+    (their cards link to the lines of the notes instead)."""
+    settings = config["extra"].get("deckforge") or {}
+    if page.meta.get("generated") or not settings.get("repo_url"):
+        page.edit_url = None
+    else:
+        base = settings["repo_url"].rstrip("/") + "/" + settings.get("edit_uri", "blob/main/").strip("/")
+        page.edit_url = f"{base}/docs/{page.file.src_uri}"
+    return markdown

@@ -1,0 +1,74 @@
+"""The quality report: what the passes merged, repaired and flagged, and what the build
+warned about, each with a link to the card and to its source lines."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from deckforge.emit.pages.context import SiteContext
+from deckforge.emit.pages.text import escape, front_matter, inline, short
+from deckforge.model import FLAGS, SourceSpan
+
+PAGE = "quality.md"
+FLAG_TEXT = {
+    "repaired": "Answers filled in from the formula registry (the LaTeX was missing or garbled).",
+    "conflict": "Cards whose copies in the notes disagree; both answers are kept. A human decides.",
+    "needs-review": "Cards the tool could not complete on its own (e.g. a quiz answer it could not recover).",
+    "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong.",
+}
+
+
+def _source(ctx: SiteContext, span: SourceSpan) -> str:
+    url = ctx.source_url(span.path, span.line)
+    return f"[{escape(str(span))}]({url})" if url else f"`{span}`"
+
+
+def quality_page(ctx: SiteContext) -> str:
+    g = ctx.graph
+    cards = {c.id: c for cards in ctx.cards_by_deck.values() for c in cards}
+    flagged = {name: [c for c in cards.values() if c.has_flag(name)] for name in FLAGS}
+    levels = Counter(d.level for d in g.diagnostics)
+    lines = front_matter("Quality report") + ["# Quality report", ""]
+    lines += ["What the build did to the notes, so that nothing happens silently. Each entry links "
+              "to the card and to its lines in the notes (edit them there, see Contributing).", ""]
+    lines += ["| | |", "| --- | ---: |",
+              f"| Raw items read | {len(g.raw_items)} |", f"| Cards | {len(cards)} |",
+              f"| Merges | {len(g.merges)} ({sum(len(m.members) - 1 for m in g.merges)} items absorbed) |"]
+    lines += [f"| [{name}](#{name}) | {len(flagged[name])} |" for name in FLAGS]
+    lines += [f"| [Build problems](#build-problems) | {levels.get('error', 0)} errors, "
+              f"{levels.get('warning', 0)} warnings, {levels.get('info', 0)} infos |", ""]
+
+    lines += ["## Merged {#merged}", ""]
+    if not g.merges:
+        lines += ["*No duplicates were merged.*", ""]
+    for merge in sorted(g.merges, key=lambda m: (min(m.members) if m.members else SourceSpan("", 0, 0), m.card_id)):
+        card = cards.get(merge.card_id)
+        title = f"[{short(card.question)}]({ctx.card_link(PAGE, card)})" if card else f"`{merge.card_id}`"
+        members = ", ".join(_source(ctx, s) for s in merge.members)
+        lines += [f"- {title} — {inline(merge.reason)}<br>from {members}"]
+    lines.append("")
+
+    for name in FLAGS:
+        lines += [f"## {name} {{#{name}}}", "", f"*{FLAG_TEXT[name]}*", ""]
+        if not flagged[name]:
+            lines += ["*None.*", ""]
+            continue
+        for card in flagged[name]:
+            reasons = "; ".join(dict.fromkeys(inline(f.reason) for f in card.flags if f.name == name))
+            sources = ", ".join(_source(ctx, s) for s in card.sources)
+            lines.append(f"- [{short(card.question)}]({ctx.card_link(PAGE, card)}) — {reasons}<br>{sources}")
+        lines.append("")
+
+    lines += ["## Build problems {#build-problems}", ""]
+    if not g.diagnostics:
+        lines += ["*The build reported no problems.*", ""]
+    for d in sorted(g.diagnostics, key=lambda d: (d.path, d.line, d.col, d.code)):
+        where = _source(ctx, SourceSpan(d.path, d.line, d.line)) if d.line >= 1 else f"`{d.path}`"
+        lines.append(f"- **{d.level}** `{d.code}` {where}: {escape(d.message)}")
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def pages(ctx: SiteContext) -> dict[str, str]:
+    return {PAGE: quality_page(ctx)}
+

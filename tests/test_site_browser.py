@@ -1,0 +1,239 @@
+"""The knowledge base in a real browser: headless Debian Chromium driven by playwright.
+
+Every generated page is opened from a local HTTP server and must load without console errors
+or failed requests, with every formula typeset by the site's own MathJax; every internal link
+must resolve (page and anchor); Material's search must find "roofline" and "LoRA"; instant
+navigation must re-typeset. Screenshots (desktop and phone width) land in test-artifacts/site/.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import http.server
+import re
+import shutil
+import threading
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "site"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Resolves once MathJax has typeset the page (startup and our document$ re-typeset) and fonts loaded.
+WAIT_MATH = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
+  return true;
+}"""
+# Text outside code that still looks like TeX delimiters, and MathJax error nodes.
+MATH_PROBLEMS = r"""() => {
+  const walker = document.createTreeWalker(document.querySelector('article') || document.body, NodeFilter.SHOW_TEXT);
+  const raw = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('pre, code, script, style, mjx-container')) continue;
+    if (/\\\(|\\\)|\\\[|\\\]|\$\$/.test(n.textContent)) raw.push(n.textContent.trim().slice(0, 80));
+  }
+  return {raw, errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+          math: document.querySelectorAll('.arithmatex').length,
+          typeset: document.querySelectorAll('.arithmatex mjx-container').length};
+}"""
+# getAttribute: SVG links (the concept graph) have no string `.href`.
+LINKS = """() => Array.from(document.querySelectorAll('article a[href], .md-sidebar a[href]'),
+                          a => new URL(a.getAttribute('href'), document.baseURI).href)"""
+
+
+@pytest.fixture(scope="module")
+def site(bundled_build, tmp_path_factory) -> Path:
+    from deckforge.emit.site import build_site
+
+    out = tmp_path_factory.mktemp("site-browser")
+    for apkg in bundled_build.config.out_dir.glob("*.apkg"):
+        shutil.copy(apkg, out / apkg.name)
+    return build_site(bundled_build.graph, replace(bundled_build.config, out_dir=out), strict=True)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def page_urls(site: Path) -> list[str]:
+    """Every HTML page of the site as a URL path (directory URLs), 404 page excluded."""
+    pages = []
+    for path in sorted(site.rglob("index.html")):
+        rel = path.parent.relative_to(site).as_posix()
+        pages.append("" if rel == "." else rel + "/")
+    return pages
+
+
+def anchors_of(path: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', path.read_text("utf-8")))
+
+
+def resolve(site: Path, url_path: str) -> Path | None:
+    target = site / unquote(url_path).lstrip("/")
+    if target.is_dir():
+        target = target / "index.html"
+    return target if target.is_file() else None
+
+
+class Visit:
+    """One page load with its console errors and failed requests recorded."""
+
+    def __init__(self, browser, url: str, viewport=DESKTOP, color_scheme="light"):
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        self.page.on("response", lambda r: self.failed.append(f"{r.url} HTTP {r.status}") if r.status >= 400 else None)
+        self.page.goto(url, wait_until="load")
+        self.page.evaluate(WAIT_MATH)
+
+    def close(self):
+        self.context.close()
+
+
+def test_every_page_loads_clean_typesets_math_and_links_resolve(browser, server, site):
+    pages = page_urls(site)
+    assert len(pages) > 10
+    origin = urlsplit(server).netloc
+    problems: list[str] = []
+    anchors: dict[Path, set[str]] = {}
+    checked_links = 0
+    typeset = 0
+    context = browser.new_context(viewport=DESKTOP)
+    errors: list[str] = []
+    failed: list[str] = []
+    context.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    context.on("response", lambda r: failed.append(f"{r.url} HTTP {r.status}") if r.status >= 400 else None)
+    for path in pages:
+        errors.clear()
+        failed.clear()
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + path, wait_until="load")
+        page.evaluate(WAIT_MATH)
+        math = page.evaluate(MATH_PROBLEMS)
+        links = page.evaluate(LINKS)
+        page.close()
+        problems += [f"/{path}: console error: {e}" for e in errors]
+        problems += [f"/{path}: failed request: {f}" for f in failed]
+        problems += [f"/{path}: raw TeX left: {r!r}" for r in math["raw"]]
+        if math["errors"]:
+            problems.append(f"/{path}: {math['errors']} MathJax error node(s)")
+        if math["typeset"] < math["math"]:
+            problems.append(f"/{path}: {math['math'] - math['typeset']} of {math['math']} formulas not typeset")
+        typeset += math["typeset"]
+        for href in links:
+            parts = urlsplit(href)
+            if parts.netloc != origin:
+                continue  # external (the repository's edit links): not fetched, not checked here
+            checked_links += 1
+            target = resolve(site, parts.path)
+            if target is None:
+                problems.append(f"/{path}: link to missing page {parts.path}")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                ids = anchors.setdefault(target, anchors_of(target))
+                if html.unescape(unquote(parts.fragment)) not in ids:
+                    problems.append(f"/{path}: link to missing anchor {parts.path}#{parts.fragment}")
+    context.close()
+    print(f"{len(pages)} pages, {typeset} formulas typeset, {checked_links} internal links checked")
+    assert typeset > 0
+    assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} problems)"
+
+
+@pytest.mark.parametrize("query, expect", [("roofline", "roofline"), ("LoRA", "lora")])
+def test_search_finds(browser, server, query, expect):
+    visit = Visit(browser, server)
+    try:
+        page = visit.page
+        page.click("label.md-search__icon, .md-search__input", timeout=5000) if page.is_visible(".md-search__input") \
+            else page.click("label[for='__search']")
+        page.fill(".md-search__input", query)
+        page.wait_for_selector(".md-search-result__item", timeout=15000)
+        results = page.inner_text(".md-search-result")
+        assert expect in results.lower(), results[:500]
+        assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
+    finally:
+        visit.close()
+
+
+def test_instant_navigation_retypesets_math(browser, server, site):
+    """Material swaps pages without a reload; our document$ hook must typeset the new page."""
+    visit = Visit(browser, server + "concepts/")
+    try:
+        page = visit.page
+        page.evaluate("() => { window.__marker = 'same document'; }")
+        page.click("article a[href*='roofline']")
+        page.wait_for_url("**/concepts/roofline/")
+        page.evaluate(WAIT_MATH)
+        page.wait_for_function("() => document.querySelectorAll('.arithmatex mjx-container').length > 0", timeout=15000)
+        assert page.evaluate("() => window.__marker") == "same document", "navigation was not instant"
+        math = page.evaluate(MATH_PROBLEMS)
+        assert math["math"] > 0 and math["typeset"] == math["math"] and not math["raw"], math
+        assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
+    finally:
+        visit.close()
+
+
+SHOTS = {"home": "", "concept": "concepts/roofline/", "quality": "quality/"}
+
+
+def test_screenshots(browser, server, site):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lectures = sorted(p for p in page_urls(site) if p.startswith("lectures/") and p != "lectures/")
+    shots = {**SHOTS, "lecture-dark": lectures[min(3, len(lectures) - 1)]}
+    written = []
+    for name, path in shots.items():
+        for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            if name == "lecture-dark" and label == "phone":
+                continue
+            scheme = "dark" if name.endswith("dark") else "light"
+            visit = Visit(browser, server + path, viewport=viewport, color_scheme=scheme)
+            try:
+                if name == "lecture-dark":  # show a turned flashcard
+                    visit.page.click("details summary")
+                visit.page.wait_for_timeout(200)
+                out = ARTIFACTS / f"{name}-{label}.png"
+                visit.page.screenshot(path=str(out), full_page=False)
+                written.append(out)
+                assert not visit.errors and not visit.failed, (path, visit.errors, visit.failed)
+            finally:
+                visit.close()
+    assert all(p.stat().st_size > 10_000 for p in written)
