@@ -115,6 +115,7 @@ FORMULAS = [
         concept="pruning",
         aliases=(
             "convolution with sparse weight",
+            "number of macs of a convolution with sparse weight",
             "computational cost saving with pruning",
             "new total of mac operations",
             "how does this affect the computational cost",
