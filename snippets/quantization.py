@@ -406,7 +406,11 @@ def ulp(a: float, significand_bits: int) -> float:
 
 
 def is_swamped(a: float, b: float, significand_bits: int) -> bool:
-    """fl(a + b) == a when b is below half an ulp of a (ties go to the even neighbour)."""
+    """fl(a + b) == a when |b| is below half an ulp of a (round to nearest even).
+
+    Exact for a same-sign addend; for an opposite-sign one it is exact unless |a| is a power
+    of two (the spacing just below 2^e is half as wide, so a slightly larger |b| survives).
+    """
     return abs(b) < ulp(a, significand_bits) / 2
 
 
