@@ -67,6 +67,10 @@ def read_sources(config: Config) -> KnowledgeGraph:
         diags.extend(problems)
         if text is None:
             continue
+        if not text.strip():
+            diags.append(Diagnostic(rel, 1, "empty-file", "the file holds no text; add notes "
+                                    "to it or remove it from the sources folder."))
+            continue
         try:
             reader = choose_reader(text, path, config)
         except KeyError as err:
