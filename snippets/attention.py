@@ -132,6 +132,7 @@ FORMULAS = [
         r" s_t^\top h_i/\sqrt{n} & \text{scaled dot-product}\end{cases}",
         (
             "alignment score functions",
+            "dot-product attention preferred over additive attention",
             "alignment score function",
             "attention variations",
         ),

@@ -48,7 +48,7 @@ CONCEPTS = [
     Concept(
         id="tensor-parallelism",
         name="Tensor (model) parallelism, Megatron-LM",
-        aliases=("tensor parallelism", "megatron", "megatron-lm", "model parallelism"),
+        aliases=("tensor parallelism", "megatron", "megatron-lm"),
         definition=(
             "Megatron-LM splits each Transformer MLP across GPUs: the first weight $A$ by columns, "
             "so every GPU computes $\\operatorname{GeLU}(XA_i)$ on its own with no communication, "

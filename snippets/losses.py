@@ -49,7 +49,7 @@ CONCEPTS = [
     Concept(
         id="contrastive-learning",
         name="Contrastive learning (SimCLR, CLIP)",
-        aliases=("contrastive learning", "contrastive loss", "simclr", "clip", "infonce", "nt-xent"),
+        aliases=("contrastive learning", "contrastive loss", "simclr", "infonce", "nt-xent"),
         definition=(
             "Contrastive learning trains an encoder without labels by pulling the embeddings of "
             "a positive pair together and pushing the other samples of the batch away. SimCLR "
@@ -61,8 +61,23 @@ CONCEPTS = [
             "text-to-image cross-entropies. Zero-shot classification then picks the class whose "
             "text embedding is most similar to the image embedding."
         ),
-        formulas=("simclr-nt-xent", "clip-loss", "clip-zero-shot"),
-        related=("dino", "softmax-cross-entropy"),
+        formulas=("simclr-nt-xent",),
+        related=("clip", "dino", "softmax-cross-entropy"),
+    ),
+    Concept(
+        id="clip",
+        name="CLIP",
+        aliases=("clip", "contrastive language-image pre-training"),
+        definition=(
+            "CLIP trains an image encoder and a text encoder jointly on image-caption pairs so "
+            "that matching pairs have similar L2-normalised embeddings: within a batch of $N$ "
+            "pairs, the $N\\times N$ cosine-similarity matrix divided by a learned temperature is "
+            "read as logits, and the loss averages the cross-entropy of picking the right caption "
+            "for each image and the right image for each caption. The shared space gives "
+            "zero-shot classification: embed a prompt per class name and pick the most similar."
+        ),
+        formulas=("clip-loss", "clip-zero-shot"),
+        related=("contrastive-learning",),
     ),
     Concept(
         id="dino",
@@ -138,21 +153,21 @@ FORMULAS = [
         r"\ell_{i,j}=-\log\frac{\exp(\operatorname{sim}(z_i,z_j)/\tau)}{\sum_{k=1}^{2N}\mathbb{1}_{[k\neq i]}\exp(\operatorname{sim}(z_i,z_k)/\tau)},"
         r"\quad \operatorname{sim}(u,v)=\frac{u^\top v}{\lVert u\rVert\lVert v\rVert},\quad \mathcal{L}=\frac{1}{2N}\sum_{k=1}^{N}\bigl[\ell_{2k-1,2k}+\ell_{2k,2k-1}\bigr]",
         "contrastive-learning",
-        ("simclr objective", "simclr loss", "temperature τ in simclr", "nt-xent", "infonce loss"),
+        ("simclr objective", "simclr loss", "temperature τ in simclr", "pairs in simclr", "nt-xent", "infonce loss"),
         "simclr_nt_xent", ("test_nt_xent_matches_loop", "test_nt_xent_is_cross_entropy_over_the_batch"),
     ),
     _formula(
         "clip-loss", "CLIP symmetric contrastive loss",
         r"\mathcal{L}=\frac{1}{2N}\sum_{i=1}^{N}\left[-\log\frac{e^{\langle v_i,t_i\rangle/\tau}}{\sum_{j}e^{\langle v_i,t_j\rangle/\tau}}"
         r"-\log\frac{e^{\langle v_i,t_i\rangle/\tau}}{\sum_{j}e^{\langle v_j,t_i\rangle/\tau}}\right],\quad v,t\text{ L2-normalised}",
-        "contrastive-learning",
+        "clip",
         ("clip loss", "clip's key idea", "clip contrastive loss"),
         "clip_loss", ("test_clip_loss_matches_torch_cross_entropy",),
     ),
     _formula(
         "clip-zero-shot", "CLIP zero-shot classification",
         r"\hat{y}=\arg\max_{c}\ \cos\bigl(f_{\text{img}}(x),\,f_{\text{text}}(\text{``a photo of a }c\text{''})\bigr)",
-        "contrastive-learning",
+        "clip",
         ("zero-shot classification", "clip linear probe"),
         "clip_zero_shot", ("test_zero_shot_picks_the_most_similar_class",),
     ),

@@ -83,8 +83,8 @@ FORMULAS = [
         concept="positional-encoding",
         aliases=(
             "linear function of pepos",
-            "relative positions",
-            "why did the authors choose this specific geometric function",
+            "pe(pos+k)",
+            "relative-position linearity",
         ),
         module=MODULE,
         section="pe_relative_linearity",
@@ -100,6 +100,7 @@ FORMULAS = [
         ),
         concept="rope",
         aliases=(
+            "rotary positional embeddings (rope)",
             "rotary positional embeddings",
             "rotary position embedding",
             "rope",

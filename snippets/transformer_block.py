@@ -98,6 +98,7 @@ FORMULAS = [
             "position-wise feed-forward",
             "feed-forward network (ffn)",
             "neuron in a feed forward layer",
+            "ffn and mlp are different",
             "ffn(x)=max(0,xw1+b1)w2+b2",
         ),
         "position_wise_ffn", ("test_ffn_matches_torch_and_is_per_token",),
