@@ -389,6 +389,12 @@ def stochastic_round(x, rng: np.random.Generator) -> np.ndarray:
     return np.floor(x + rng.random(x.shape))
 
 
+def round_up_probability(x) -> np.ndarray:
+    """P(SR(x) = ⌊x⌋ + 1) = x − ⌊x⌋: proportional to the distance from the OTHER level."""
+    x = np.asarray(x, dtype=np.float64)
+    return x - np.floor(x)
+
+
 def stochastic_round_fast(x, rng: np.random.Generator) -> np.ndarray:
     """Add r ~ U[−0.5, 0.5) and round to nearest: no division or multiplication needed."""
     x = np.asarray(x, dtype=np.float64)

@@ -99,6 +99,8 @@ def test_stochastic_rounding_is_unbiased(value):
     assert set(np.unique(draws)) <= {np.floor(value), np.floor(value) + 1}
     sigma = np.sqrt(frac * (1 - frac) / n)
     assert abs(draws.mean() - value) < 5 * sigma + 1e-12
+    assert (draws == np.floor(value) + 1).mean() == pytest.approx(qz.round_up_probability(value),
+                                                                 abs=0.005)
     assert qz.nearest_round(value) != value  # nearest is biased by the rounding offset
 
 

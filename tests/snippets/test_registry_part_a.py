@@ -45,6 +45,7 @@ CHECK_FUNCTIONS = {
     "nm-sparsity": ("nm_compute_fraction",),
     "backprop-linear": ("activation_lifetimes",),
     "log-quantization": ("log_step",),
+    "stochastic-rounding": ("round_up_probability", "stochastic_round"),
 }
 
 
