@@ -31,7 +31,7 @@ CONCEPTS = [
             "through cross-attention."
         ),
         formulas=("ddpm-forward", "ddpm-loss", "latent-compression"),
-        related=("cross-attention",),
+        related=("attention", "clip"),
     )
 ]
 

@@ -73,7 +73,7 @@ CONCEPTS = [
             "$16\\Psi$ bytes to $16\\Psi/N_d$."
         ),
         formulas=("zero-memory",),
-        related=("ddp", "memory-accounting"),
+        related=("ddp", "resource-accounting"),
     ),
 ]
 

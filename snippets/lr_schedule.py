@@ -34,8 +34,8 @@ FORMULAS = [
         id="transformer-lr-schedule",
         name="Transformer learning-rate schedule (warmup, then inverse square root)",
         latex=(
-            r"\text{lrate}=d_{\text{model}}^{-0.5}\cdot\min\left(\text{step\_num}^{-0.5},\ "
-            r"\text{step\_num}\cdot\text{warmup\_steps}^{-1.5}\right)"
+            r"\text{lrate}=d_{\text{model}}^{-0.5}\cdot\min\left(\mathrm{step\_num}^{-0.5},\ "
+            r"\mathrm{step\_num}\cdot\mathrm{warmup\_steps}^{-1.5}\right)"
         ),
         concept="learning-rate-schedule",
         aliases=(

@@ -27,7 +27,7 @@ CONCEPTS = [
             "+ gradients + optimizer state (+ activations): 16 bytes per parameter for fp32 Adam."
         ),
         formulas=("transformer-param-count", "training-flops", "memory-accounting"),
-        related=("scaling-laws", "tied-embeddings", "model-flops-utilization"),
+        related=("scaling-laws", "tied-embeddings", "roofline"),
     ),
     Concept(
         id="tied-embeddings",
