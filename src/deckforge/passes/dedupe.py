@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
 
-from deckforge.model import Card, Flag, KnowledgeGraph, Merge, normalize_key
+from deckforge.model import Card, Flag, KnowledgeGraph, Merge
 from deckforge.passes.cards import (
     BARE_LABEL_REASON,
     EMPTY_ANSWER_REASON,
@@ -39,7 +39,7 @@ from deckforge.passes.cards import (
     verdict,
 )
 from deckforge.passes.minhash import candidate_pairs, signatures
-from deckforge.text.keys import content_tokens, numbers, question_tokens, sentences
+from deckforge.text.keys import content_tokens, fast_key, numbers, question_tokens, sentences
 from deckforge.text.structure import canonical_label, is_bare_label
 
 EXACT_ONLY = {"multiple-choice", "cloze"}
@@ -52,7 +52,6 @@ REWORDED_Q_JACCARD = 0.5
 REWORDED_Q_RATIO = 85
 ANSWER_MATCH = 75
 ANSWER_SAME = 90
-MATH_TWIN = 85
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,16 @@ class Features:
     path: str
     kind: str
     repaired: bool
+    qnums: frozenset
+    compact: str
+    symbols: frozenset  # single-letter variables of the answer: M vs M/G tells formulas apart
+    claims: tuple  # (sentence, its content-token set) of a non-true/false answer
 
 
 _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
 
 
-def features(card: Card, aliases: list[tuple[str, str]]) -> Features:
+def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> Features:
     bare = is_bare_label(card.question)
     q = () if bare else tuple(question_tokens(card.question))
     v = verdict(card.answer) if card.kind == "true-false" else None
@@ -87,16 +90,20 @@ def features(card: Card, aliases: list[tuple[str, str]]) -> Features:
         body = normalize_verdict(card.answer)[len(v):].lstrip(" —")
     a = tuple(content_tokens(body))
     formulas = set(card.formulas)
-    text = normalize_key(card.question)
-    for alias, fid in aliases:
-        if alias and f" {alias} " in f" {text} ":
-            formulas.add(fid)
+    if aliases is not None:
+        pattern, by_alias = aliases
+        formulas.update(by_alias[m] for m in pattern.findall(fast_key(card.question)))
     return Features(
         q=q, a=a, qs=frozenset(q), as_=frozenset(a), qtext=" ".join(q), atext=" ".join(a),
         verdict=v, label=canonical_label(card.label or ""), full_label=card.label, bare=bare,
         empty=is_placeholder(card.answer), mathy=bool(_MATH.search(card.answer)) and len(a) <= 14,
         formulas=frozenset(formulas), path=card.sources[0].path if card.sources else "",
-        kind=card.kind, repaired=card.has_flag("repaired"),
+        kind=card.kind, repaired=card.has_flag("repaired"), qnums=numbers(list(q)), compact=compact_math(body),
+        symbols=frozenset(_SYMBOL.findall(body)),
+        claims=() if v else tuple(
+            (sentence, frozenset(toks)) for sentence in sentences(card.answer)[:8]
+            if len(toks := content_tokens(sentence)) >= 3
+        ),
     )
 
 
@@ -116,19 +123,35 @@ def _answer_score(fa: Features, fb: Features) -> float:
     short, long = sorted((fa.a, fb.a), key=len)
     if len(short) >= 3 and long[: len(short)] == short:
         return max(score, 95.0)
-    if len(short) >= 5:
+    if sum(1 for t in short if len(t) >= 2) >= 5:  # words, not single-letter symbols
         return max(score, 0.9 * fuzz.token_set_ratio(fa.atext, fb.atext))
     return score
 
 
+def _math_score(fa: Features, fb: Features) -> float:
+    if not fa.compact or not fb.compact:
+        return 0.0
+    return fuzz.ratio(fa.compact, fb.compact)
+
+
+_SYMBOL = re.compile(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])")
+_COMPACT_DROP = re.compile(r"\$|\s+|\\[,;!]|\.$")
+_COMPACT_TIMES = re.compile(r"\\cdot|\\times|[·⋅×*]")
+
+
+def compact_math(answer: str) -> str:
+    """'$CT = min(peak CT, \\alpha \\cdot MB)$.' -> 'ct=min(peakct,\\alpha*mb)'."""
+    text = _COMPACT_TIMES.sub("*", answer.strip())
+    return _COMPACT_DROP.sub("", text).lower()
+
+
 def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
-    nums_a, nums_b = numbers(list(fa.q)), numbers(list(fb.q))
-    if nums_a and nums_b and nums_a != nums_b:
+    if fa.qnums and fb.qnums and fa.qnums != fb.qnums:
         return None  # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
-    ans = _answer_score(fa, fb)
     solid = len(fa.as_) >= 3 and len(fb.as_) >= 3
     if fa.bare or fb.bare:
+        ans = _answer_score(fa, fb)
         if fa.label and fa.label == fb.label and solid and ans >= ANSWER_SAME:
             return _verdicts(fa, fb, f"bare label {fa.label} + its full wording")
         if solid and fa.atext == fb.atext and len(fa.as_) >= 5:
@@ -142,6 +165,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     jq = _jaccard(fa.qs, fb.qs)
     rq = fuzz.token_sort_ratio(fa.qtext, fb.qtext)
     if fa.verdict and fb.verdict:
+        if fa.qnums != fb.qnums:
+            return None
         same_label = fa.full_label and fa.full_label == fb.full_label and jq >= 0.4
         if rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
             return _verdicts(fa, fb, f"same statement (question {rq:.0f})")
@@ -151,19 +176,30 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if fa.qs == fb.qs and len(fa.qs) >= 2 and fa.qtext != fb.qtext:
         return "merge", "same question, words reordered"
     if fa.qtext == fb.qtext:
-        return "merge", "exact repeat" if ans >= ANSWER_SAME or fa.empty or fb.empty else "same question"
+        same = fa.empty or fb.empty or _answer_score(fa, fb) >= ANSWER_SAME
+        return "merge", "exact repeat" if same else "same question"
+    if jq < 0.34 and rq < REWORDED_Q_RATIO and _jaccard(fa.as_, fb.as_) < 0.3 and not fa.formulas & fb.formulas:
+        return None  # cheap reject: nothing below can fire
     # a registry-repaired answer was a placeholder in the notes: it does not tell cards apart
     empty = fa.empty or fb.empty or fa.repaired or fb.repaired
-    if (jq >= REWORDED_Q_JACCARD or rq >= REWORDED_Q_RATIO) and (empty or ans >= ANSWER_MATCH):
+    both_math = fa.mathy and fb.mathy
+    if both_math and fa.symbols != fb.symbols and not empty:
+        return None  # E·F·K·K·C·M vs E·F·K·K·C·M/G: different formulas
+    # single-letter symbols make token scores meaningless for formulas
+    ans = _math_score(fa, fb) if both_math else _answer_score(fa, fb)
+    close_q = jq >= REWORDED_Q_JACCARD or rq >= REWORDED_Q_RATIO
+    if empty and fa.path != fb.path:
+        close_q = jq >= 0.75 or rq >= REWORDED_Q_RATIO  # across files, a short title is not enough
+    if close_q and (empty or ans >= ANSWER_MATCH):
         return "merge", f"reworded twin (question {rq:.0f}, answer {ans:.0f})"
     if jq >= 0.34 and solid and ans >= ANSWER_SAME:
         return "merge", f"same answer, related question (answer {ans:.0f})"
+    if both_math and ans >= 90 and (jq > 0 or len(fa.compact) >= 12):
+        return "merge", f"same formula written twice (answer {ans:.0f})"
     shared = sorted(fa.formulas & fb.formulas)
-    ja = _jaccard(fa.as_, fb.as_)
-    if fa.mathy and fb.mathy and min(len(fa.as_), len(fb.as_)) >= 4 and (ja >= 0.7 or fuzz.token_sort_ratio(fa.atext, fb.atext) >= MATH_TWIN):
-        return "merge", f"same formula written twice (answer overlap {ja:.2f})"
     formulaish = all(f.kind == "formula" or f.mathy or f.empty for f in (fa, fb))
-    if shared and formulaish and ((empty and jq >= 0.34) or (fa.mathy and fb.mathy and ans >= 60)):
+    related = jq >= 0.34
+    if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
         return "merge", f"same registry formula {shared[0]}"
     return None
 
@@ -174,16 +210,15 @@ def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:
     return "merge", why
 
 
-def asserted(statement: Features, other: Features, other_answer: str) -> str | None:
-    """The sentence of `other_answer` that states the true/false `statement`, if any."""
+def asserted(statement: Features, other: Features) -> str | None:
+    """The sentence of `other`'s answer that states the true/false `statement`, if any."""
     if not statement.verdict or other.verdict or len(statement.qs) < 3:
         return None
-    for sentence in sentences(other_answer):
-        toks = content_tokens(sentence)
-        if len(toks) < 3:
-            continue
-        overlap = len(statement.qs & set(toks)) / len(set(toks))
-        if overlap >= 0.8 or fuzz.token_sort_ratio(statement.qtext, " ".join(toks)) >= ASSERTED:
+    for sentence, toks in other.claims:
+        if len(statement.qs & toks) / len(toks) >= 0.8 or (
+            len(statement.qs & toks) >= 3
+            and fuzz.token_sort_ratio(statement.qtext, " ".join(sorted(toks))) >= ASSERTED
+        ):
             return sentence
     return None
 
@@ -220,26 +255,31 @@ def candidates(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]
 
 
 def _lsh_pairs(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]:
+    token_docs: list[tuple[list[str], int]] = []
+    for i, f in enumerate(feats):
+        token_docs.append((list(f.q + f.a), i))
+        if f.verdict and f.qs:
+            token_docs.append((list(f.q), i))  # the statement alone, to meet answer sentences
+        elif not f.verdict:
+            if len(f.qs) >= 2:
+                token_docs.append((list(f.q), i))  # twins whose answers differ (one repaired)
+            token_docs.extend((list(toks), i) for _sentence, toks in f.claims)
+    # Very common tokens make every pair look alike to MinHash; they carry no identity.
+    df: dict[str, int] = defaultdict(int)
+    for tokens, _ in token_docs:
+        for t in set(tokens):
+            df[t] += 1
+    common = max(30, len(feats) // 200)
     vocab: dict[str, int] = {}
-    docs: list[list[int]] = []
-    owner: list[int] = []
-
-    def add(tokens, card_index: int) -> None:
-        ids = sorted({vocab.setdefault(t, len(vocab)) for t in tokens})
+    docs, owner = [], []
+    for tokens, i in token_docs:
+        ids = sorted({vocab.setdefault(t, len(vocab)) for t in tokens if df[t] <= common})
         if len(ids) >= 2:
             docs.append(ids)
-            owner.append(card_index)
-
-    for i, f in enumerate(feats):
-        add(f.q + f.a, i)
-        if len(f.qs) >= 2 and not f.verdict:
-            add(f.q, i)  # the question alone: twins whose answers differ (one repaired, one real)
-        if f.verdict and f.qs:
-            add(f.q, i)  # the statement alone, to meet answer sentences that assert it
-        elif not f.verdict:
-            for sentence in sentences(cards[i].answer)[:6]:
-                add(content_tokens(sentence), i)
-    doc_pairs = candidate_pairs(signatures(docs))
+            owner.append(i)
+    # Small note sets afford a generous banding (more candidates, higher recall).
+    bands, rows = (30, 2) if len(docs) < 20000 else (20, 4)
+    doc_pairs = candidate_pairs(signatures(docs, bands * rows), bands, rows)
     out = set()
     for x, y in doc_pairs:
         a, b = owner[x], owner[y]
@@ -360,15 +400,19 @@ def _conflict_answer(members: list[Card], feats: list[Features]) -> tuple[str, s
     return answer, reason
 
 
-def _registry_aliases(ctx) -> list[tuple[str, str]]:
+def _registry_aliases(ctx) -> tuple[re.Pattern, dict[str, str]] | None:
+    """One regex over every formula name/alias of the registry (longest first)."""
     registry = getattr(ctx, "registry", None)
-    out = []
-    for formula in getattr(registry, "formulas", ()) or ():
+    by_alias: dict[str, str] = {}
+    for formula in sorted(getattr(registry, "formulas", ()) or (), key=lambda f: f.id):
         for alias in (formula.name, *formula.aliases):
-            key = normalize_key(alias)
+            key = fast_key(alias)
             if len(key) >= 4:
-                out.append((key, formula.id))
-    return sorted(set(out))
+                by_alias.setdefault(key, formula.id)
+    if not by_alias:
+        return None
+    alternatives = "|".join(re.escape(a) for a in sorted(by_alias, key=lambda a: (-len(a), a)))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"), by_alias
 
 
 def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
@@ -385,7 +429,7 @@ def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
         decision = decide(feats[i], feats[j])
         if decision is None:
             for s, o in ((i, j), (j, i)):
-                sentence = asserted(feats[s], feats[o], cards[o].answer)
+                sentence = asserted(feats[s], feats[o])
                 if sentence and feats[s].verdict == "False":
                     assertions.append((s, o, sentence))
             continue
@@ -398,6 +442,9 @@ def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
     for i in range(len(cards)):
         clusters[uf.find(i)].append(i)
     conflicted_roots = {uf.find(i) for i, _ in conflict_pairs}
+    why_by_root: dict[int, list[str]] = defaultdict(list)
+    for pair in sorted(reasons):
+        why_by_root[uf.find(pair[0])].append(reasons[pair])
     new_cards: dict[int, Card] = {}
     merges = []
     for root, idx in clusters.items():
@@ -405,7 +452,7 @@ def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
             new_cards[root] = cards[idx[0]]
             continue
         members = [cards[k] for k in idx]
-        why = [reasons[p] for p in sorted(reasons) if uf.find(p[0]) == root]
+        why = why_by_root[root]
         conflict = root in conflicted_roots and len({feats[k].verdict for k in idx if feats[k].verdict}) > 1
         merged, record = merge_cluster(members, [feats[k] for k in idx], why, conflict)
         new_cards[root] = merged

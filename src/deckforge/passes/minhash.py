@@ -20,28 +20,30 @@ WINDOW = 4
 def signatures(docs: list[list[int]], num_perm: int = BANDS * ROWS, seed: int = 1729) -> np.ndarray:
     """(len(docs), num_perm) uint32 MinHash signatures; empty docs get a unique sentinel row."""
     rng = np.random.RandomState(seed)
-    a = rng.randint(1, PRIME, size=num_perm, dtype=np.int64)
-    b = rng.randint(0, PRIME, size=num_perm, dtype=np.int64)
+    # multiply-shift universal hashing on uint64 (wrap-around multiply, no modulo: fast)
+    a = rng.randint(0, 1 << 62, size=num_perm, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.randint(0, 1 << 62, size=num_perm, dtype=np.int64).astype(np.uint64)
     lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    sig = np.full((len(docs), num_perm), PRIME, dtype=np.int64)
+    sig = np.full((len(docs), num_perm), PRIME, dtype=np.uint32)
     nonempty = np.nonzero(lengths)[0]
     if len(nonempty) == 0:
-        return sig.astype(np.uint32)
-    flat = np.fromiter((t for i in nonempty for t in docs[i]), dtype=np.int64, count=int(lengths.sum()))
+        return sig
+    flat = np.fromiter((t for i in nonempty for t in docs[i]), dtype=np.uint64, count=int(lengths.sum()))
     starts = np.concatenate(([0], np.cumsum(lengths[nonempty])[:-1]))
     for k in range(num_perm):
-        h = (a[k] * (flat + 1) + b[k]) % PRIME
+        h = ((a[k] * flat + b[k]) >> np.uint64(33)).astype(np.uint32)  # < 2**31 - 1 = PRIME
         sig[nonempty, k] = np.minimum.reduceat(h, starts)
-    return sig.astype(np.uint32)
+    return sig
 
 
 def candidate_pairs(sig: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> set[tuple[int, int]]:
     """Pairs of row indices (i < j) that share at least one band bucket."""
-    pairs: set[tuple[int, int]] = set()
     n = sig.shape[0]
     if n < 2:
-        return pairs
+        return set()
     sentinel = np.all(sig == np.uint32(PRIME), axis=1)
+    found: list[np.ndarray] = []
+    extra: set[tuple[int, int]] = set()
     for band in range(bands):
         block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
         key = block[:, 0].copy()
@@ -52,16 +54,18 @@ def candidate_pairs(sig: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> se
         sorted_keys = key[order]
         boundaries = np.nonzero(np.diff(sorted_keys))[0] + 1
         starts = np.concatenate(([0], boundaries))
-        ends = np.concatenate((boundaries, [n]))
-        multi = np.nonzero(ends - starts > 1)[0]
-        for s, e in zip(starts[multi].tolist(), ends[multi].tolist(), strict=True):
-            members = sorted(order[s:e].tolist())
-            if len(members) <= BUCKET_CAP:
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        pairs.add((members[x], members[y]))
-            else:
-                for x in range(len(members)):
-                    for y in range(x + 1, min(x + 1 + WINDOW, len(members))):
-                        pairs.add((members[x], members[y]))
-    return pairs
+        sizes = np.diff(np.concatenate((starts, [n])))
+        twos = starts[sizes == 2]  # most buckets: one pair, done in numpy
+        if len(twos):
+            a, b = order[twos], order[twos + 1]
+            found.append(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+        for s, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(), strict=True):
+            members = sorted(order[s : s + size].tolist())
+            width = len(members) if len(members) <= BUCKET_CAP else WINDOW + 1
+            for x in range(len(members)):
+                for y in range(x + 1, min(x + width, len(members))):
+                    extra.add((members[x], members[y]))
+    if found:
+        codes = np.unique(np.concatenate(found))
+        extra.update(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
+    return extra

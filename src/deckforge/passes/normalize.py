@@ -40,9 +40,11 @@ _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 _STRAY_DISPLAY = re.compile(r"^(?!\s*\$\$)(.*?\S)\s*\$\$\s*$")
 
 
+_ANY_JUNK = re.compile("|".join(f"(?:{r.pattern})" for r in JUNK_LINES), re.I)
+
+
 def is_junk_line(line: str) -> bool:
-    stripped = line.strip()
-    return any(rule.match(stripped) for rule in JUNK_LINES)
+    return bool(_ANY_JUNK.fullmatch(line.strip()))
 
 
 def drop_junk_lines(text: str) -> str:

@@ -9,8 +9,9 @@ derivative" share the key tokens {derivative, sigmoid}.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
-from deckforge.model import normalize_key
 from deckforge.text.structure import LABEL
 
 BOILERPLATE = [
@@ -34,6 +35,18 @@ quad qquad displaystyle
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_PUNCT = re.compile(r"[^\w\s]")
+_WS = re.compile(r"\s+")
+
+
+def fast_key(text: str) -> str:
+    """model.normalize_key, with a fast path for ASCII text (no NFKD pass needed)."""
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return _WS.sub(" ", _PUNCT.sub(" ", text.casefold())).strip()
+
+
 def strip_label(question: str) -> str:
     """'Quiz 2 Q1a — "At the ridge point…' -> 'At the ridge point…' (repeated labels too)."""
     text = question
@@ -51,6 +64,14 @@ def strip_boilerplate(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def _content(token: str) -> str | None:
+    """The token's matching form, or None for a stopword (cached: vocabularies are small)."""
+    if token in STOPWORDS or token in MATH_NOISE:
+        return None
+    return _stem(token)
+
+
 def _stem(token: str) -> str:
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
@@ -61,12 +82,7 @@ def _stem(token: str) -> str:
 
 def content_tokens(text: str) -> list[str]:
     """Ordered content tokens (stopwords and LaTeX plumbing removed, plurals stemmed)."""
-    out = []
-    for tok in normalize_key(text).split():
-        if tok in STOPWORDS or tok in MATH_NOISE:
-            continue
-        out.append(_stem(tok))
-    return out
+    return [c for tok in fast_key(text).split() if (c := _content(tok)) is not None]
 
 
 def question_tokens(question: str) -> list[str]:

@@ -238,7 +238,14 @@ def to_latex(math: str) -> str:
 _TOKEN = re.compile(r"\S+|\s+")
 
 
+_TRIGGER = re.compile(
+    "[" + re.escape("".join(sorted(STRONG_CHARS))) + r"]|\\[A-Za-z,;!{}]|[A-Za-z0-9)][×·⋅][A-Za-z0-9(]"
+)
+
+
 def _convert_prose(text: str) -> str:
+    if not _TRIGGER.search(text):
+        return text  # fast path: nothing that could start a math run
     parts = _TOKEN.findall(text)
     words = [(i, p) for i, p in enumerate(parts) if not p.isspace()]
     kinds = [_classify(p) for _, p in words]
