@@ -46,13 +46,14 @@ def online_softmax_attention(q, k, v, block: int = 128):
     """
     import torch
 
+    work = torch.promote_types(q.dtype, torch.float32)  # accumulate in >= fp32, like the kernel
     scale = 1.0 / math.sqrt(q.shape[-1])
-    qf = q.float() * scale
-    m = torch.full(q.shape[:-1], -math.inf, dtype=torch.float32, device=q.device)
-    l_sum = torch.zeros(q.shape[:-1], dtype=torch.float32, device=q.device)
-    acc = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
+    qf = q.to(work) * scale
+    m = torch.full(q.shape[:-1], -math.inf, dtype=work, device=q.device)
+    l_sum = torch.zeros(q.shape[:-1], dtype=work, device=q.device)
+    acc = torch.zeros(q.shape, dtype=work, device=q.device)
     for start in range(0, k.shape[-2], block):
-        kb, vb = k[..., start:start + block, :].float(), v[..., start:start + block, :].float()
+        kb, vb = k[..., start:start + block, :].to(work), v[..., start:start + block, :].to(work)
         s = qf @ kb.transpose(-2, -1)
         m_new = torch.maximum(m, s.amax(dim=-1))
         p = torch.exp(s - m_new[..., None])

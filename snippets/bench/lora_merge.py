@@ -40,9 +40,10 @@ def run(ctx) -> Outcome:
     for tokens in ctx.pick((1, 8, 32), (1, 16, 128, 1024, 8192, 32768)):
         x = randn((tokens, d), device=ctx.device, seed=4)
         diff = rel_err(x.float() @ w_merged.float().T, unmerged(x.float(), w.float(), a.float(), b.float(), scale))
-        t_base = ctx.time(lambda x=x: x @ w.T)
-        t_merged = ctx.time(lambda x=x: x @ w_merged.T)
-        t_un = ctx.time(lambda x=x: unmerged(x, w, a, b, scale))
+        # interleaved: base and merged are the same kernel, so any gap between them is drift
+        times = ctx.time_many({"base": lambda x=x: x @ w.T, "merged": lambda x=x: x @ w_merged.T,
+                               "unmerged": lambda x=x: unmerged(x, w, a, b, scale)})
+        t_base, t_merged, t_un = times["base"], times["merged"], times["unmerged"]
         rows.append({"tokens": tokens, "ms_base": t_base.median_ms, "ms_merged": t_merged.median_ms,
                      "ms_unmerged": t_un.median_ms,
                      "merged_overhead": t_merged.median_ms / t_base.median_ms - 1,

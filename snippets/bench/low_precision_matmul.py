@@ -52,32 +52,31 @@ def run(ctx) -> Outcome:
         w = randn((size, size), device=ctx.device, seed=2)  # (N, K): the layer's weight
         ref = a.float() @ w.float().T
         flops = 2.0 * size ** 3
-        t_bf16 = ctx.time(lambda a=a, w=w: a @ w.T)
-        row = {"size": size, "ms_bf16": t_bf16.median_ms, "err_bf16": rel_err(a @ w.T, ref),
-               **{f"{key}_bf16": val for key, val in ctx.perf(flops, 6.0 * size * size, t_bf16.median_ms).items()
-                  if key in ("tflops", "frac_peak")}}
+        row = {"size": size, "err_bf16": rel_err(a @ w.T, ref)}
+        fns = {"bf16": lambda a=a, w=w: a @ w.T}
         a_q, sa = quantize_int8(a)
         w_q, sw = quantize_int8(w)
         try:
-            out = torch._int_mm(a_q, w_q.T)
-            row["err_int8"] = rel_err(out.float() * (sa * sw), ref)
-            t = ctx.time(lambda a_q=a_q, w_q=w_q: torch._int_mm(a_q, w_q.T))
-            row.update(ms_int8=t.median_ms, speedup_int8=t_bf16.median_ms / t.median_ms,
-                       tflops_int8=flops / (t.median_ms / 1e3) / 1e12,
-                       frac_peak_int8=ctx.perf(flops, 3.0 * size * size, t.median_ms, "int8")["frac_peak"])
+            row["err_int8"] = rel_err(torch._int_mm(a_q, w_q.T).float() * (sa * sw), ref)
+            fns["int8"] = lambda a_q=a_q, w_q=w_q: torch._int_mm(a_q, w_q.T)
         except Exception as error:  # noqa: BLE001 - recorded, the other precisions go on
             ctx.notes.append(f"{size}: int8 not run ({str(error).splitlines()[0][:140]})")
         a8, sa8 = quantize_fp8(a)
         w8, sw8 = quantize_fp8(w)
         try:
-            out = scaled_mm(a8, w8.T, sa8, sw8)
-            row["err_fp8"] = rel_err(out, ref)
-            t = ctx.time(lambda a8=a8, w8=w8, sa8=sa8, sw8=sw8: scaled_mm(a8, w8.T, sa8, sw8))
-            row.update(ms_fp8=t.median_ms, speedup_fp8=t_bf16.median_ms / t.median_ms,
-                       tflops_fp8=flops / (t.median_ms / 1e3) / 1e12,
-                       frac_peak_fp8=ctx.perf(flops, 3.0 * size * size, t.median_ms, "fp8")["frac_peak"])
+            row["err_fp8"] = rel_err(scaled_mm(a8, w8.T, sa8, sw8), ref)
+            fns["fp8"] = lambda a8=a8, w8=w8, sa8=sa8, sw8=sw8: scaled_mm(a8, w8.T, sa8, sw8)
         except Exception as error:  # noqa: BLE001 - recorded, the other precisions go on
             ctx.notes.append(f"{size}: fp8 not run ({str(error).splitlines()[0][:140]})")
+        times = ctx.time_many(fns)  # interleaved: all precisions see the same clocks
+        t_bf16 = times["bf16"].median_ms
+        for name, t in times.items():
+            elem = 2 if name == "bf16" else 1
+            p = ctx.perf(flops, 3.0 * elem * size * size, t.median_ms, name)
+            row.update({f"ms_{name}": t.median_ms, f"tflops_{name}": p["tflops"],
+                        f"frac_peak_{name}": p["frac_peak"]})
+            if name != "bf16":
+                row[f"speedup_{name}"] = t_bf16 / t.median_ms
         rows.append(row)
         del a, w, ref
     columns = (Column("size", "M = N = K"), Column("ms_bf16", "bf16", "ms"),

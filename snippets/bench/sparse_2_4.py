@@ -30,15 +30,26 @@ def prune_2_4(w):
     return (groups * mask).reshape(w.shape)
 
 
-def _sparse(w, cutlass: bool):
+def _sparse(w, cutlass: bool, alg_id: int = 0):
     from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
 
     previous = SparseSemiStructuredTensor._FORCE_CUTLASS
     SparseSemiStructuredTensor._FORCE_CUTLASS = cutlass
     try:
-        return to_sparse_semi_structured(w)
+        return to_sparse_semi_structured(w, alg_id=alg_id) if alg_id else to_sparse_semi_structured(w)
     finally:
         SparseSemiStructuredTensor._FORCE_CUTLASS = previous
+
+
+def searched_alg_id(ws, x) -> int:
+    """cuSPARSELt's own algorithm search for this product (F.linear runs W_s @ x^T)."""
+    import torch
+
+    found = torch._cslt_sparse_mm_search(ws.packed, x.T)
+    return int(found[0] if isinstance(found, (tuple, list)) else found)
+
+
+VARIANTS = ("cusparselt", "cusparselt_searched", "cutlass")
 
 
 def run(ctx) -> Outcome:
@@ -50,20 +61,28 @@ def run(ctx) -> Outcome:
         x = randn((m, k), device=ctx.device, seed=1)
         w = prune_2_4(randn((n, k), device=ctx.device, seed=2))
         dense = F.linear(x, w)
-        t_dense = ctx.time(lambda x=x, w=w: F.linear(x, w))
-        row = {"m": m, "n": n, "k": k, "ms_dense": t_dense.median_ms,
-               "tflops_dense": 2.0 * m * n * k / (t_dense.median_ms / 1e3) / 1e12}
-        for name, cutlass in (("cusparselt", False), ("cutlass", True)):
+        row = {"m": m, "n": n, "k": k}
+        fns = {"dense": lambda x=x, w=w: F.linear(x, w)}
+        for name in VARIANTS:
+            row.update({f"ms_{name}": None, f"speedup_{name}": None, f"err_{name}": None})
             try:
-                ws = _sparse(w, cutlass)
-                err = rel_err(F.linear(x, ws), dense)
-                t = ctx.time(lambda x=x, ws=ws: F.linear(x, ws))
+                ws = _sparse(w, cutlass=name == "cutlass")
+                if name == "cusparselt_searched":
+                    alg = searched_alg_id(ws, x)
+                    row["alg_id"] = alg
+                    ws = _sparse(w, cutlass=False, alg_id=alg)
+                row[f"err_{name}"] = rel_err(F.linear(x, ws), dense)
+                fns[name] = lambda x=x, ws=ws: F.linear(x, ws)
+            except Exception as error:  # noqa: BLE001 - any unsupported shape/backend is recorded
+                ctx.notes.append(f"{size}: {name} not run ({str(error).splitlines()[0][:140]})")
+        times = ctx.time_many(fns)  # interleaved, so dense and sparse see the same clocks
+        t_dense = times["dense"]
+        row.update(ms_dense=t_dense.median_ms,
+                   tflops_dense=2.0 * m * n * k / (t_dense.median_ms / 1e3) / 1e12)
+        for name, t in times.items():
+            if name != "dense":
                 row[f"ms_{name}"] = t.median_ms
                 row[f"speedup_{name}"] = t_dense.median_ms / t.median_ms
-                row[f"err_{name}"] = err
-            except Exception as error:  # noqa: BLE001 - any unsupported shape/backend is recorded
-                row.update({f"ms_{name}": None, f"speedup_{name}": None, f"err_{name}": None})
-                ctx.notes.append(f"{size}: {name} not run ({str(error).splitlines()[0][:140]})")
         rows.append(row)
         del x, w, dense
     columns = (Column("m", "M (tokens)"), Column("n", "N (out features)"), Column("k", "K (in features)"),
@@ -71,18 +90,22 @@ def run(ctx) -> Outcome:
                Column("ms_cusparselt", "2:4 sparse (cuSPARSELt)", "ms"),
                Column("speedup_cusparselt", "dense / cuSPARSELt", "x"),
                Column("err_cusparselt", "cuSPARSELt vs dense on the pruned weight (rel. error)"),
+               Column("ms_cusparselt_searched", "2:4 sparse (cuSPARSELt, searched algorithm)", "ms"),
+               Column("speedup_cusparselt_searched", "dense / cuSPARSELt searched", "x"),
+               Column("err_cusparselt_searched", "cuSPARSELt searched vs dense (rel. error)"),
+               Column("alg_id", "cuSPARSELt algorithm found by search"),
                Column("ms_cutlass", "2:4 sparse (CUTLASS)", "ms"),
                Column("speedup_cutlass", "dense / CUTLASS", "x"),
                Column("err_cutlass", "CUTLASS vs dense (rel. error)"))
-    plots = (Plot("2:4 sparse speed-up over dense", "k", ("speedup_cusparselt", "speedup_cutlass"),
+    plots = (Plot("2:4 sparse speed-up over dense", "k", tuple(f"speedup_{v}" for v in VARIANTS),
                   "square size (M = N = K)", "speed-up (x)", logx=True, hlines=((2.0, "claimed 2x"),)),)
     params = {"dtype": "bfloat16", "pattern": "2:4 along K, largest magnitudes kept"}
-    speedups = [s for r in rows for s in (r.get("speedup_cusparselt"), r.get("speedup_cutlass")) if s]
+    speedups = [r[f"speedup_{v}"] for r in rows for v in VARIANTS if r.get(f"speedup_{v}")]
     if not ctx.is_cuda or not speedups:
         return Outcome("not-run", "2:4 semi-structured kernels need a CUDA GPU (sm80+); on CPU only "
                        "the pruning and the dense product ran.", columns, tuple(rows), plots, params)
     best = max(speedups)
-    best_row = max(rows, key=lambda r: max(s for s in (r.get("speedup_cusparselt"), r.get("speedup_cutlass"), 0) if s is not None))
+    best_row = max(rows, key=lambda r: max([r.get(f"speedup_{v}") or 0 for v in VARIANTS]))
     verdict = "supports" if best >= 1.8 else ("partly" if best > 1.1 else "contradicts")
     summary = (f"2:4 sparse matmul was at best {best:.2f}x faster than dense bf16 (at {best_row['k']}^3; "
                f"dense {best_row['ms_dense']:.3g} ms at {best_row['tflops_dense']:.0f} TFLOP/s), "

@@ -106,6 +106,41 @@ class Timer:
             reps = int(min(self.max_reps, max(self.min_reps, self.rep_ms / estimate)))
         return summarize(self._cuda_samples(fn, reps) if self.is_cuda else self._cpu_samples(fn, reps))
 
+    def time_many(self, fns: dict[str, Callable[[], Any]], *, reps: int | None = None) -> dict[str, Timing]:
+        """Time several variants with their repetitions interleaved (A B C A B C ...), each
+        with its own flush and events: a drift of the GPU's clocks or temperature during the
+        measurement then shifts every variant alike instead of favouring whichever ran first.
+        Use it for comparisons whose claim is a small difference (merged vs base, 1.1x)."""
+        estimates = {}
+        for name, fn in fns.items():
+            fn()
+            estimates[name] = self._one_call_ms(fn)
+        total = sum(estimates.values())
+        for name, fn in fns.items():
+            for _ in range(max(1, int(self.warmup_ms / estimates[name]))):
+                fn()
+        if reps is None:
+            reps = int(min(self.max_reps, max(self.min_reps, len(fns) * self.rep_ms / total)))
+        if not self.is_cuda:
+            cpu: dict[str, list[float]] = {name: [] for name in fns}
+            for _ in range(reps):
+                for name, fn in fns.items():
+                    cpu[name].extend(self._cpu_samples(fn, 1))
+            return {name: summarize(values) for name, values in cpu.items()}
+        import torch
+
+        events = {name: [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                         for _ in range(reps)] for name in fns}
+        for rep in range(reps):
+            for name, fn in fns.items():
+                start, end = events[name][rep]
+                self._flush_l2()
+                start.record()
+                fn()
+                end.record()
+        torch.cuda.synchronize(self.device)
+        return {name: summarize([s.elapsed_time(e) for s, e in pairs]) for name, pairs in events.items()}
+
     def _cuda_samples(self, fn: Callable[[], Any], reps: int) -> list[float]:
         import torch
 

@@ -51,6 +51,10 @@ class BenchContext:
     def time(self, fn: Callable) -> Timing:
         return self.timer.time(fn)
 
+    def time_many(self, fns: dict[str, Callable]) -> dict[str, Timing]:
+        """Interleaved repetitions of several variants (see Timer.time_many)."""
+        return self.timer.time_many(fns)
+
     def peak_memory(self, fn: Callable) -> int | None:
         return self.timer.peak_memory_bytes(fn)
 
