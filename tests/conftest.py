@@ -36,3 +36,22 @@ def graph_json(bundled_build) -> dict:
     import json
 
     return json.loads((bundled_build.config.out_dir / "graph.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="session")
+def bundled_graph():
+    """The KnowledgeGraph of the bundled notes (readers + every pass, no emitters)."""
+    from deckforge.config import load_config
+    from deckforge.pipeline import build_graph
+
+    return build_graph(load_config(root=ROOT))
+
+
+def card_at(graph, ref: str):
+    """The card whose sources cover `path:line` (None if no card does)."""
+    path, line = ref.rsplit(":", 1)
+    for card in graph.cards:
+        for span in card.sources:
+            if span.path == path and span.line <= int(line) <= span.end_line:
+                return card
+    return None
