@@ -30,6 +30,7 @@ from deckforge.text.structure import (
 )
 
 BARE_LABEL_REASON = "bare quiz label"
+DEFINITION_TAG = "definition"  # a `**term**: text` item; the link pass derives a concept from it
 EMPTY_ANSWER_REASON = "the notes give no answer"
 _VERDICT = re.compile(
     r"^\s*\**(?P<v>true|false)\b\**(?P<sep>[\s.!,:;—–\-✅✔️❌✗]*)(?P<rest>.*)\Z", re.I | re.S
@@ -161,6 +162,7 @@ def make_card(item: RawItem, deck_name: str) -> Card:
         label=label,
         flags=item_flags(item, kind, question, answer, bare),
         extra=extra,
+        tags=(DEFINITION_TAG,) if item.kind_hint == "definition" else (),
     )
 
 
