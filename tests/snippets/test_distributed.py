@@ -36,6 +36,7 @@ def _free_port() -> int:
 
 def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     torch = pytest.importorskip("torch")
+    import torch._dynamo  # noqa: F401, F811  DDP's constructor imports it: once here, not per child
     import torch.multiprocessing as mp
 
     torch.manual_seed(0)
@@ -46,7 +47,11 @@ def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     big_batch = {k: p.grad for k, p in model.named_parameters()}
 
     out = str(tmp_path / "grads-{rank}.pt")
-    mp.spawn(D.ddp_worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True)
+    # fork: the children inherit the imported torch instead of paying for it again (CPU only,
+    # no CUDA state to break); each still opens its own gloo process group.
+    mp.start_processes(
+        D.ddp_worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True, start_method="fork"
+    )
     for rank in range(2):
         grads = torch.load(out.format(rank=rank))
         for mode in ("manual", "torch-ddp"):
