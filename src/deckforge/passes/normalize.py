@@ -92,12 +92,13 @@ def drop_ninth_dot(question: str) -> str:
     return _NINTH_DOT.sub("", question).rstrip()
 
 
-def restore_clipped(answer: str, counts) -> tuple[str, list[tuple[str, str]]]:
+def restore_clipped(answer: str, counts) -> tuple[str, list[tuple[int, str, str]]]:
+    """The answer with clipped lines restored, and (answer line index, old word, new word)."""
     fixed, changes = [], []
-    for line in answer.split("\n"):
+    for index, line in enumerate(answer.split("\n")):
         restored = restore_line(line, counts)
         if restored is not None:
-            changes.append((line.split(" ", 1)[0], restored.split(" ", 1)[0]))
+            changes.append((index, line.split(" ", 1)[0], restored.split(" ", 1)[0]))
             line = restored
         fixed.append(line)
     return "\n".join(fixed), changes
@@ -108,8 +109,10 @@ def normalize_item(item: RawItem, counts) -> tuple[RawItem | None, list[Diagnost
     answer = item.answer
     if item.reader in CLIPPED_READERS:
         answer, changes = restore_clipped(strip_html(answer), counts)
-        for old, new in changes:
-            diags.append(Diagnostic(item.span.path, item.span.line, "clipped-letter-restored",
+        first_answer_line = item.span.line + item.question.count("\n") + 1  # answer follows question
+        for index, old, new in changes:
+            line = min(first_answer_line + index, item.span.end_line)
+            diags.append(Diagnostic(item.span.path, line, "clipped-letter-restored",
                                     f"answer line began with {old!r}; restored to {new!r}", level="info"))
     question = clean_text(item.question)
     if item.reader in DOTTED_READERS:
