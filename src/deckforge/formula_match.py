@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from deckforge.model import normalize_key
 from deckforge.registry import Registry
 
 # ---------------------------------------------------------------------------------------------
@@ -61,9 +60,10 @@ _DROP = re.compile(r"[\s{}$\\_^]")
 def compact(text: str) -> str:
     """Case-folded, whitespace-free form where `\\frac{QK^\\top}{\\sqrt{d_k}}`, `QKᵀ/√d_k`
     and the mangled `dkQKT` differ only in order, and subscripts/superscripts are flattened."""
-    text = _GREEK_RE.sub(lambda m: _GREEK[m.group(1)], text)
-    for pattern, repl in _LATEX_SYMBOLS:
-        text = pattern.sub(repl, text)
+    if "\\" in text:
+        text = _GREEK_RE.sub(lambda m: _GREEK[m.group(1)], text)
+        for pattern, repl in _LATEX_SYMBOLS:
+            text = pattern.sub(repl, text)
     text = unicodedata.normalize("NFKC", text.translate(_UNICODE)).replace("Σ", "sum")
     text = text.replace("√", "sqrt").replace("∑", "sum")
     return _DROP.sub("", text).casefold()
@@ -122,9 +122,20 @@ FINGERPRINTS: list[Fingerprint] = [
 _PLURAL = re.compile(r"(?<=[a-z]{3})s\b(?<!ss\b)")
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_WORD = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
 def phrase_key(text: str) -> str:
-    """normalize_key plus plural folding, so "LoRA adapters" finds alias "lora adapter"."""
-    return _PLURAL.sub("", normalize_key(text))
+    """normalize_key plus plural folding, so "LoRA adapters" finds alias "lora adapter".
+
+    Same result as model.normalize_key for the notes' text, without its per-character loop
+    (matching runs on every card of a 100k-card corpus)."""
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.casefold())).strip()
+    return _PLURAL.sub("", text)
 
 
 # A short one-word alias ("clip", "lora", "dsc") is an acronym: it counts only where the text
@@ -178,6 +189,7 @@ class FormulaMatcher:
     phrase_to: dict[str, tuple[str, str]]  # phrase -> (formula id, via)
     alias_re: re.Pattern | None
     fingerprints: list[tuple[re.Pattern, Fingerprint]] = field(default_factory=list)
+    any_fingerprint: re.Pattern | None = None  # all of them in one regex: most texts match none
 
     @classmethod
     def from_registry(cls, registry: Registry,
@@ -204,7 +216,8 @@ class FormulaMatcher:
         if phrase_to:
             alias_re = re.compile(r"(?<![\w])(?=(" + _trie_regex(phrase_to) + r")(?![\w]))")
         prints = [(re.compile(fp.pattern), fp) for fp in fingerprints if fp.formula in ids]
-        return cls(ids, {f.id: f.name for f in registry.formulas}, phrase_to, alias_re, prints)
+        union = re.compile("|".join(f"(?:{fp.pattern})" for _, fp in prints)) if prints else None
+        return cls(ids, {f.id: f.name for f in registry.formulas}, phrase_to, alias_re, prints, union)
 
     # -- evidence ---------------------------------------------------------------------------
 
@@ -232,6 +245,8 @@ class FormulaMatcher:
         if not self.fingerprints or not text:
             return []
         comp = compact(text)
+        if not self.any_fingerprint.search(comp):
+            return []
         return [Hit(fp.formula, "fingerprint", m.group(0), m.start(), m.end(), fp.mangled)
                 for pattern, fp in self.fingerprints for m in pattern.finditer(comp)]
 
@@ -251,9 +266,9 @@ class FormulaMatcher:
         ordered: list[str] = []
         for text in texts:
             ordered += [h.formula for h in self.fingerprint_hits(text)]
+        hits = [h for text in texts for h in self.alias_hits(text)]
         for via in ("formula-alias", "concept-alias"):
-            for text in texts:
-                ordered += [h.formula for h in self.alias_hits(text) if h.via == via]
+            ordered += [h.formula for h in hits if h.via == via]
         return tuple(dict.fromkeys(ordered))
 
 

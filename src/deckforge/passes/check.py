@@ -68,6 +68,7 @@ class ClaimRule:
     formula: str  # the registry formula whose code evaluates the claim
     pattern: re.Pattern
     evaluate: Callable[[re.Match, RuleContext], Verdict | None]
+    keyword: str = ""  # a lowercase word every match contains: a cheap test before the regex
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -384,55 +385,55 @@ def ring_vs_pairwise(m: re.Match, ctx: RuleContext) -> Verdict:
 
 
 RULES: list[ClaimRule] = [
-    ClaimRule("value scaling", "value-scaling", _VALUE_PAIRS, value_scaling),
+    ClaimRule("value scaling", "value-scaling", _VALUE_PAIRS, value_scaling, "["),
     ClaimRule("uniform quantization error vs bit width", "quantization-error-bound",
               _rx(r"increas\w* (?:the )?bit-?width by (\d+) bits?\W.*?error (halves|quarters|doubles|halve|quarter)"),
-              uq_error_vs_bits),
+              uq_error_vs_bits, "bit"),
     ClaimRule("ridge point", "ridge-point",
-              _rx(r"ridge point,?\s*(?:\$?\\?alpha\$?|α)\s*=\s*peak flop/s\s*/\s*peak bw"), ridge_definition),
+              _rx(r"ridge point,?\s*(?:\$?\\?alpha\$?|α)\s*=\s*peak flop/s\s*/\s*peak bw"), ridge_definition, "ridge"),
     ClaimRule("ridge shift with bandwidth", "ridge-point",
               _rx(r"ridge moves (right|left) if (?:the )?(?:i/o |memory )?(?:bandwidth|bw) (decreases|increases)"),
-              ridge_shift),
+              ridge_shift, "ridge"),
     ClaimRule("conv ops vs stride", "conv-output-size",
               _rx(r"(?:stride\s*\d\s*(?:→|->|to|\$\\to\$)\s*\d\s*)?incurs\s+(?P<factor>\d+(?:\.\d+)?)\s*(?:×|x|\$\\times\$)\s*"
-                  r"more (?:arithmetic )?op"), stride_ops),
+                  r"more (?:arithmetic )?op"), stride_ops, "more"),
     ClaimRule("depthwise-separable savings", "dsc-params",
               _rx(r"savings? (increases?|decreases?) as (n|m|k|input channels|output channels|filters|"
-                  r"(?:the )?spatial filter size|filter size|kernel size) increases"), dsc_savings_trend),
+                  r"(?:the )?spatial filter size|filter size|kernel size) increases"), dsc_savings_trend, "saving"),
     ClaimRule("tied embeddings saving", "tied-embeddings",
-              _rx(r"tying (?:input/output )?embeddings saves \$?v\s*(?:·|⋅|\\cdot|\*)\s*d\$? param"), tying_saves_vd),
+              _rx(r"tying (?:input/output )?embeddings saves \$?v\s*(?:·|⋅|\\cdot|\*)\s*d\$? param"), tying_saves_vd, "tying"),
     ClaimRule("tied embeddings saving", "tied-embeddings",
-              _rx(r"untied uses 2\s*·\s*v\s*·\s*d param\w*; tied uses v\s*·\s*d\W+save v\s*·\s*d"), tying_saves_vd),
+              _rx(r"untied uses 2\s*·\s*v\s*·\s*d param\w*; tied uses v\s*·\s*d\W+save v\s*·\s*d"), tying_saves_vd, "tied"),
     ClaimRule("tied embeddings vs depth", "tied-embeddings",
-              _rx(r"tying embeddings depends on (?:the )?number of (?:transformer )?layers"), tying_vs_layers),
+              _rx(r"tying embeddings depends on (?:the )?number of (?:transformer )?layers"), tying_vs_layers, "tying"),
     ClaimRule("attention score matrix shape", "attention-scores",
-              _rx(r"\b(?:qkt|kqt|qk\^?t|qk\^\{?\\top\}?)\s+is always an?\s+n\s*(?:x|×|\\times)\s*n\b"), scores_square),
+              _rx(r"\b(?:qkt|kqt|qk\^?t|qk\^\{?\\top\}?)\s+is always an?\s+n\s*(?:x|×|\\times)\s*n\b"), scores_square, "always"),
     ClaimRule("projection shapes vs sequence length", "qkv-projections",
               _rx(r"linear projection matrices (?:qw and qk|wq and wk|w_q and w_k)\W.*?independent of the sequence length"),
-              projections_independent_of_n),
+              projections_independent_of_n, "independent"),
     ClaimRule("swamping vs exponent gap", "swamping",
-              _rx(r"swamping is reduced when exponents are similar"), swamping_exponents),
+              _rx(r"swamping is reduced when exponents are similar"), swamping_exponents, "swamping"),
     ClaimRule("swamping vs mantissa bits", "swamping",
-              _rx(r"increasing mantissa bits reduces swamping"), swamping_mantissa),
+              _rx(r"increasing mantissa bits reduces swamping"), swamping_mantissa, "swamping"),
     ClaimRule("swamping vs signs", "swamping",
-              _rx(r"different signs can prevent swamping"), swamping_signs),
+              _rx(r"different signs can prevent swamping"), swamping_signs, "swamping"),
     ClaimRule("head dimension", "multi-head-attention",
-              _rx(r"d_?k\s*=\s*d_?v\s*=\s*d_?\{?model\}?\s*/\s*h\s*=\s*(\d+)\s*/\s*(\d+)\s*=\s*(\d+)"), head_dim_arith),
+              _rx(r"d_?k\s*=\s*d_?v\s*=\s*d_?\{?model\}?\s*/\s*h\s*=\s*(\d+)\s*/\s*(\d+)\s*=\s*(\d+)"), head_dim_arith, "/"),
     ClaimRule("training FLOPs per token and parameter", "training-flops",
               _rx(r"flops (?:for|in) (?P<phase>forward|backward) pass(?: is)?:?\s*(?:\{\{c\d+::)?\s*(?P<factor>\(?\d+(?:\s*\+\s*\d+)?\)?)\s*\(# tokens\)\s*\(# parameters\)"),
-              training_flops_factor),
+              training_flops_factor, "flops"),
     ClaimRule("separable (rank-1) kernel parameters", "separable-kernel",
-              _rx(r"(\d)\s*(?:×|x|\$\\times\$)\s*\1 rank-1 kernel uses (\d+) params.*?vs\.? (\d+)"), separable_kernel),
+              _rx(r"(\d)\s*(?:×|x|\$\\times\$)\s*\1 rank-1 kernel uses (\d+) params.*?vs\.? (\d+)"), separable_kernel, "rank-1"),
     ClaimRule("LoRA with r = d", "lora-update",
-              _rx(r"when \$?r\s*=\s*d\$?\W.*?equivalent to full fine-tuning"), lora_full_rank),
+              _rx(r"when \$?r\s*=\s*d\$?\W.*?equivalent to full fine-tuning"), lora_full_rank, "equivalent"),
     ClaimRule("SVD without truncation", "svd-lowrank-params",
-              _rx(r"without rank truncation,? the number of parameters increases"), svd_without_truncation),
+              _rx(r"without rank truncation,? the number of parameters increases"), svd_without_truncation, "truncation"),
     ClaimRule("N:M sparsity speedup", "nm-sparsity",
-              _rx(r"\b(\d):(\d)\b.*?~?\s*(\d+(?:\.\d+)?)\s*(?:×|x|\$\\times\$)\s*speedup"), nm_speedup),
+              _rx(r"\b(\d):(\d)\b.*?~?\s*(\d+(?:\.\d+)?)\s*(?:×|x|\$\\times\$)\s*speedup"), nm_speedup, "speedup"),
     ClaimRule("ring all-reduce vs pairwise", "ring-allreduce-traffic",
-              _rx(r"ring/?(?:tree)? ?allreduce\W.*?not explicit n\s*[−-]\s*1 pairwise"), ring_vs_pairwise),
+              _rx(r"ring/?(?:tree)? ?allreduce\W.*?not explicit n\s*[−-]\s*1 pairwise"), ring_vs_pairwise, "pairwise"),
     ClaimRule("KV cache per-token compute", "kv-cache-decode-cost",
-              _rx(r"per-token compute from \$?o\(n\^2\)\$? to \$?o\(n\)"), kv_cache_per_token),
+              _rx(r"per-token compute from \$?o\(n\^2\)\$? to \$?o\(n\)"), kv_cache_per_token, "per-token"),
 ]
 
 
@@ -479,23 +480,26 @@ def explanation(card: Card) -> str:
     return plain(re.sub(r"^\s*(?:true|false)\b[\s.—–:-]*", "", card.answer, flags=re.I)) if verdict(card) else ""
 
 
-def _find(rule: ClaimRule, card: Card) -> tuple[re.Match | None, bool]:
+def _find(rule: ClaimRule, statement: str, reasoning: str) -> tuple[re.Match | None, bool]:
     """The claim in the card's statement, else in the explanation of its verdict (which the
     notes assert: "True — … not explicit N−1 pairwise receives")."""
-    m = rule.pattern.search(claim_text(card))
+    m = rule.pattern.search(statement)
     if m:
         return m, False
-    if card.kind == "true-false" and not card.has_flag("conflict"):
-        m = rule.pattern.search(explanation(card))
-        if m:
-            return m, True
-    return None, False
+    m = rule.pattern.search(reasoning) if reasoning else None
+    return (m, True) if m else (None, False)
 
 
 def check_card(card: Card, ctx: RuleContext) -> tuple[Card, list[Diagnostic]]:
     diags: list[Diagnostic] = []
+    statement = claim_text(card)
+    reasoning = (explanation(card) if card.kind == "true-false" and not card.has_flag("conflict")
+                 else "")
+    folded = f"{statement}\n{reasoning}".casefold()
     for rule in RULES:
-        m, in_explanation = _find(rule, card)
+        if rule.keyword not in folded:
+            continue
+        m, in_explanation = _find(rule, statement, reasoning)
         if not m or ctx.snippets.registry.formula(rule.formula) is None:
             continue
         try:

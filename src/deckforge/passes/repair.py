@@ -89,6 +89,8 @@ class GarbledLine:
 def garbled_lines(answer: str, matcher: FormulaMatcher) -> list[GarbledLine]:
     found = []
     for i, line in enumerate(answer.splitlines()):
+        if not _RELATION.search(line):
+            continue  # every mangled formula line holds a relation (=, ≈, ∈); skip prose fast
         mangled = [h for h in matcher.fingerprint_hits(line) if h.mangled]
         if mangled:
             found.append(GarbledLine(i, mangled[0]))
