@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     "attention", "flash_attention", "kv_cache", "positional", "lr_schedule", "model_accounting",
     "scaling_laws", "losses", "moe", "distributed", "transformer_block", "vit",
-    "speculative_decoding", "diffusion", "embeddings",
+    "speculative_decoding", "diffusion", "embeddings", "optimizers", "grpo", "tokenization",
 ]
 
 
@@ -166,8 +166,12 @@ EXPECTED = [
     ("cs242-systems-flashcards.txt", 260, "moe-top-k-routing"),
     ("cs242-systems-flashcards.txt", 261, "noisy-top-k-gating"),
     ("cs242-systems-flashcards.txt", 262, "moe-active-params"),
+    ("cs242-systems-flashcards.txt", 258, "grpo-advantage"),
     ("cs242-systems-flashcards.txt", 273, "tied-embeddings"),
     ("cs242-systems-flashcards.txt", 274, "tied-embeddings"),
+    ("cs336-lecture-notes.md", 18, "bpe-merge"),
+    ("cs336-lecture-notes.md", 22, "bpe-merge"),
+    ("cs336-lecture-notes.md", 27, "bpe-merge"),
     ("cs336-lecture-notes.md", 74, "memory-accounting"),
     ("cs336-lecture-notes.md", 85, "training-flops"),
     ("cs336-lecture-notes.md", 91, "training-flops"),
