@@ -37,7 +37,7 @@ _VERDICT = re.compile(
 )
 _ASKS_FORMULA = re.compile(
     r"\b(formula|formulas|equation|equations|update rule|rule|relation|derivative|loss function|"
-    r"loss|objective|expression|mathematically|law)\b",
+    r"loss|objective|expression|mathematically|law|parameter count)\b",
     re.I,
 )
 _MATHY_ANSWER = re.compile(r"\$|\\[A-Za-z]+|=|≈")
