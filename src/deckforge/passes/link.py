@@ -55,7 +55,7 @@ def defined_term(card: Card) -> tuple[str, tuple[str, ...]] | None:
                 break
         if term is None:
             return None
-    aliases = tuple(a.strip() for a in _PAREN.findall(term) if "$" not in a and len(a) <= 12)
+    aliases = tuple(a.strip() for a in _PAREN.findall(term) if "$" not in a and len(a.split()) <= 4)
     term = _PAREN.sub(" ", term).strip(_QUOTES + " .:")
     if not term or "$" in term or len(term.split()) > 5 or _BAD_TERM.search(term):
         return None
