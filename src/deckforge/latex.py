@@ -75,26 +75,55 @@ def _lone_dollars(text: str, start: int, end: int) -> Iterator[LatexProblem]:
                            m.start())
 
 
+def _simple_and_balanced(tex: str) -> bool:
+    """True when pylatexenc could find nothing: no environments or optional arguments, every
+    brace closed in order, no command left waiting for its argument at the end. Most spans
+    are like this, and pylatexenc costs ~1 ms a span (100k cards)."""
+    if "\\begin" in tex or "\\end" in tex or "[" in tex and "\\sqrt" in tex:
+        return False
+    if re.search(r"\\[a-zA-Z]*\s*$|\\\\\s*$", tex):
+        return False
+    depth, i = 0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "%":
+            return False  # a comment: let the parser decide what it hides
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+        i += 1
+    return depth == 0
+
+
 def check_math(tex: str) -> list[LatexProblem]:
     """Problems in one piece of math-mode LaTeX (no delimiters)."""
-    walker = LatexWalker(tex, tolerant_parsing=False)
-    try:
-        nodes, _, _ = walker.get_latex_nodes(pos=0, parsing_state=walker.make_parsing_state(in_math_mode=True))
-    except LatexWalkerParseError as err:
-        return [LatexProblem(_first_line(err), getattr(err, "pos", 0) or 0)]
-    problems = [
-        LatexProblem(f"unknown environment `{env.environmentname}` (MathJax cannot typeset it)", env.pos)
-        for env in _environments(nodes)
-        if env.environmentname not in KNOWN_ENVIRONMENTS
-    ]
+    problems = [] if _simple_and_balanced(tex) else _parse_problems(tex)
     lefts, rights = len(re.findall(r"\\left(?![a-zA-Z])", tex)), len(re.findall(r"\\right(?![a-zA-Z])", tex))
     if lefts != rights:
         problems.append(LatexProblem(f"{lefts} `\\left` but {rights} `\\right`: every `\\left` needs a `\\right`"))
     return problems
 
 
+def _parse_problems(tex: str) -> list[LatexProblem]:
+    walker = LatexWalker(tex, tolerant_parsing=False)
+    try:
+        nodes, _, _ = walker.get_latex_nodes(pos=0, parsing_state=walker.make_parsing_state(in_math_mode=True))
+    except LatexWalkerParseError as err:
+        return [LatexProblem(_first_line(err), getattr(err, "pos", 0) or 0)]
+    return [
+        LatexProblem(f"unknown environment `{env.environmentname}` (MathJax cannot typeset it)", env.pos)
+        for env in _environments(nodes)
+        if env.environmentname not in KNOWN_ENVIRONMENTS
+    ]
+
+
 def check_field(text: str) -> list[LatexProblem]:
     """Problems in a Markdown field with `$…$`-style math spans; offsets are into `text`."""
+    if "$" not in text and "\\" not in text:
+        return []  # no delimiter at all: nothing to parse (most fields)
     spans, problems = math_spans(text)
     for span in spans:
         inner_offset = span.start + len(span.delimiter)
