@@ -79,7 +79,6 @@ FORMULAS = [
             "self-attention block",
             "attention(q,k,v)",
             "softmax(dkqkt)v",
-            "softmax(qk^t / \\sqrt{d_k})v",
             "scale factor (dk)",
             "scale factor dk",
         ),

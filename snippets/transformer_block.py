@@ -127,12 +127,6 @@ def residual(x, sublayer):
 # --8<-- [end:residual_connection]
 
 
-def layer_norm(x, gamma, beta, eps=1e-5):
-    mu = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    return gamma * (x - mu) / np.sqrt(var + eps) + beta
-
-
 # --8<-- [start:position_wise_ffn]
 def ffn(x, w1, b1, w2, b2):
     """max(0, x W1 + b1) W2 + b2, the same weights for every token (row) of x."""
@@ -140,14 +134,22 @@ def ffn(x, w1, b1, w2, b2):
 # --8<-- [end:position_wise_ffn]
 
 
-def _attention(x, p, h):
+# --8<-- [start:post_norm]
+def layer_norm(x, gamma, beta, eps=1e-5):
+    """Per token (row): standardise over the features, then scale and shift."""
+    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def self_attention(x, p, h):
+    """Multi-head self-attention (snippets/attention.py) plus the output bias."""
     return multi_head_attention(x, x, p["w_q"], p["w_k"], p["w_v"], p["w_o"], h) + p["b_o"]
 
 
-# --8<-- [start:post_norm]
 def post_norm_layer(x, p, h):
     """Original Transformer: normalise after each residual sum."""
-    x = layer_norm(x + _attention(x, p, h), p["g1"], p["be1"])
+    x = layer_norm(x + self_attention(x, p, h), p["g1"], p["be1"])
     return layer_norm(x + ffn(x, p["w1"], p["b1"], p["w2"], p["b2"]), p["g2"], p["be2"])
 # --8<-- [end:post_norm]
 
@@ -155,7 +157,7 @@ def post_norm_layer(x, p, h):
 # --8<-- [start:pre_norm]
 def pre_norm_layer(x, p, h):
     """Pre-norm: normalise the sub-layer input; the residual stream itself is never normalised."""
-    t3 = _attention(layer_norm(x, p["g1"], p["be1"]), p, h) + x
+    t3 = self_attention(layer_norm(x, p["g1"], p["be1"]), p, h) + x
     return ffn(layer_norm(t3, p["g2"], p["be2"]), p["w1"], p["b1"], p["w2"], p["b2"]) + t3
 # --8<-- [end:pre_norm]
 
