@@ -372,3 +372,18 @@ def test_every_reader_documents_its_contract():
     for reader in (dotted, alternating, lms_quiz, obsidian, slides):
         doc = reader.__doc__ or ""
         assert "question" in doc and "answer" in doc and "section" in doc, reader.NAME
+
+
+def test_front_matter_forces_the_style_and_never_becomes_cards(tmp_path):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "n.txt").write_text("---\ndeckforge-style: dotted\n---\nWhat?........This\n", "utf-8")
+    graph = read_sources(load_config(tmp_path, sources=sources, out=tmp_path / "b"))
+    assert [s.reader for s in graph.sources] == ["dotted"]
+    assert [(it.question, it.span.line) for it in graph.raw_items] == [("What?", 4)]
+    assert graph.diagnostics == ()
+
+
+def test_obsidian_warnings_name_the_column_too(read):
+    diag = next(d for d in read(NOTES).diagnostics if d.line == 72)
+    assert _lines(NOTES)[71][diag.col - 1:].startswith("[[02_study/02-Deep-Learning/GPU#^gpt2mem|GPU]]")

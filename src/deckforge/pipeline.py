@@ -47,6 +47,15 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
                                  "replaced with U+FFFD. Re-save the file as UTF-8.", col=col)]
 
 
+def blank_front_matter(text: str) -> str:
+    """The text with its `---` front matter (if any) replaced by empty lines, so line numbers
+    stay those of the file and the front matter never becomes cards."""
+    block = _FRONT_MATTER.match(text)
+    if block is None:
+        return text
+    return "\n" * block.group(0).count("\n") + text[block.end():]
+
+
 def choose_reader(text: str, path: Path, config: Config):
     forced = config.styles.get(path.name)
     if forced is None:
@@ -76,6 +85,8 @@ def read_sources(config: Config) -> KnowledgeGraph:
         except KeyError as err:
             diags.append(Diagnostic(rel, 1, "unknown-style", str(err.args[0]), level="error"))
             continue
+        if reader.NAME != "obsidian":  # markdown-it reads front matter; the others would not
+            text = blank_front_matter(text)
         try:
             result = reader.read(text, rel, folder=path.parent)
         except Exception as err:  # a reader bug must not take the other files down with it

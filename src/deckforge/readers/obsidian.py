@@ -132,6 +132,7 @@ class _Env:
     folder: Path | None
     headings: set[str]
     result: ReadResult
+    lines: list[str] = field(default_factory=list)
     seen: set[tuple[int, str]] = field(default_factory=set)
 
 
@@ -161,7 +162,8 @@ def read(text: str, path: str, *, folder: Path | None = None, **_options) -> Rea
                                              f"could not parse the note ({err}); fix the Markdown."))
         return result
     roots, heading_for = _tree(tokens)
-    env = _Env(path, folder if folder.is_dir() else None, set(heading_for), result)
+    env = _Env(path, folder if folder.is_dir() else None, set(heading_for), result,
+               text.split("\n"))
     for token in tokens:
         if token.type == "inline" and token.map:
             _check_links(token, token.map[0] + 1, env)
@@ -414,6 +416,8 @@ def _check_links(inline: Token, first_line: int, env: _Env) -> None:
         if token.type != "wikilink":
             continue
         line = first_line + inline.content.count("\n", 0, token.meta["offset"])
+        raw = env.lines[line - 1] if 0 < line <= len(env.lines) else ""
+        col = raw.find(("![[" if token.meta["embed"] else "[[") + token.content) + 1 or 1
         target = token.meta["target"]
         name, _, heading = target.partition("#")
         key = (line, target)
@@ -426,13 +430,13 @@ def _check_links(inline: Token, first_line: int, env: _Env) -> None:
                     env.result.diagnostics.append(Diagnostic(
                         env.path, line, "missing-image",
                         f"image '{name}' is not next to the note; copy it into "
-                        f"{posixpath.dirname(env.path) or '.'}/ or remove the embed."))
+                        f"{posixpath.dirname(env.path) or '.'}/ or remove the embed.", col=col))
             continue
         if not _resolves(name, heading, env):
             env.result.diagnostics.append(Diagnostic(
                 env.path, line, "unresolved-link",
                 f"link [[{target}]] points to no heading of this note and no file; fix the "
-                "target or turn it into plain text."))
+                "target or turn it into plain text.", col=col))
 
 
 def _resolves(name: str, heading: str, env: _Env) -> bool:
