@@ -189,6 +189,7 @@ def apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool = False
             lock.entries[key] = replace(entry)
     for cid, entry in carried.items():
         lock.entries[cid] = replace(entry)
+    taken = lock.guids() | _guids(previous)  # fresh GUIDs avoid every GUID ever seen here
     for card in newcomers:
         if card.id in lock.entries:
             continue  # a duplicate card id in the graph: the first one holds the identity
@@ -196,13 +197,23 @@ def apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool = False
         if old is not None:
             lock.entries[card.id] = replace(previous[old], id=card.id, question=card.question)
         else:
-            lock.entries[card.id] = LockEntry(card.id, fresh_guid(card.id, lock.guids() |
-                                                                  _guids(previous)),
-                                              "-", 0, card.question)
+            guid = fresh_guid(card.id, taken)
+            taken.add(guid)
+            lock.entries[card.id] = LockEntry(card.id, guid, "-", 0, card.question)
     for card in graph.cards:
         lock.entries[card.id].question = card.question
-    cards = tuple(replace(c, guid=lock.entries[c.id].guid) for c in graph.cards)
+    cards = tuple(_with_guid(c, lock.entries[c.id].guid) for c in graph.cards)
     return graph.replace(cards=cards).warn(*lock.errors), lock
+
+
+def _with_guid(card, guid: str):
+    """`dataclasses.replace(card, guid=guid)`, without re-running __init__ over every field
+    (a 100,000-card deck spends most of apply_lock there otherwise)."""
+    if card.guid == guid:
+        return card
+    new = object.__new__(type(card))
+    new.__dict__.update(card.__dict__, guid=guid)  # a fresh copy of a frozen dataclass
+    return new
 
 
 def _guids(entries: dict[str, LockEntry]) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from deckforge.emit.anki.html import (
     ImageResolver,
@@ -24,7 +25,7 @@ _TAG_UNSAFE = re.compile(r"[\s\"]+")
 EMPTY_ANSWER = '<span class="df-empty">No answer in the notes yet (see the source below).</span>'
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NoteSpec:
     """Everything the package writer needs for one note."""
 
@@ -49,6 +50,7 @@ def deck_name(card: Card, default: str) -> str:
     return "::".join(parts) or default
 
 
+@lru_cache(maxsize=4096)  # a deck has few distinct tags and many notes
 def anki_tag(tag: str) -> str:
     return _TAG_UNSAFE.sub("_", tag.strip()).strip("_")
 

@@ -24,6 +24,8 @@ ImageResolver = Callable[[str], "str | None"]
 
 _PLAIN = re.compile(r"[A-Za-z(\"'][^\\`*_\[\]<>&!#|~$={}\x00-\x1f\x7f-\x9f\u2028\u2029]*")
 _NO_PLAIN_END = re.compile(r"\s$")
+_MATH_SPLIT = re.compile(r"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$)")
+_PIECE = re.compile(r"[^\\`*_\[\]<>&!#|~$={}\x00-\x1f\x7f-\x9f\u2028\u2029]*")
 _EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
 _WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
@@ -41,6 +43,10 @@ def escape(text: str) -> str:
 
 def _render_math_inline(self, tokens, idx, options, env) -> str:
     return "\\(" + escape(tokens[idx].content) + "\\)"
+
+
+def _render_math_inline_double(self, tokens, idx, options, env) -> str:
+    return "\\[" + escape(tokens[idx].content) + "\\]"
 
 
 def _render_math_block(self, tokens, idx, options, env) -> str:
@@ -62,7 +68,7 @@ def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
     md.use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True)
     md.add_render_rule("math_inline", _render_math_inline)
-    md.add_render_rule("math_inline_double", _render_math_block)
+    md.add_render_rule("math_inline_double", _render_math_inline_double)
     md.add_render_rule("math_block", _render_math_block)
     md.add_render_rule("math_block_label", _render_math_block)
     md.add_render_rule("image", _render_image)
@@ -76,6 +82,26 @@ def is_plain(text: str) -> bool:
     return bool(_PLAIN.fullmatch(text)) and not _NO_PLAIN_END.search(text)
 
 
+def plain_with_math(text: str) -> str | None:
+    """The HTML of one plain line with inline `$…$` math, or None if it needs the parser."""
+    if text.startswith("$$"):  # a display-math block, not a paragraph
+        return None
+    parts = _MATH_SPLIT.split(text)
+    if len(parts) == 1 or (parts[0] and not _PLAIN.fullmatch(parts[0])):
+        return None
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            if not _PIECE.fullmatch(part):
+                return None
+            out.append(escape(part))
+        elif part.startswith("$$"):
+            out.append("\\[" + escape(part[2:-2]) + "\\]")
+        else:
+            out.append("\\(" + escape(part[1:-1]) + "\\)")
+    return ("<p>" + "".join(out) + "</p>").replace("{{", "{&#123;").replace("}}", "}&#125;")
+
+
 def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
     """Markdown + LaTeX -> sanitized HTML (no trailing newline)."""
     text = text.strip()
@@ -83,6 +109,10 @@ def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
         return ""
     if is_plain(text):
         return f"<p>{escape(text)}</p>"
+    if "$" in text and "\n" not in text:
+        fast = plain_with_math(text)
+        if fast is not None:
+            return fast
     text = _EMBED.sub(lambda m: f"![{m.group(1).strip()}](<{m.group(1).strip()}>)", text)
     text = _WIKILINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
     html = _MD.render(text, {"image": image}).strip()
