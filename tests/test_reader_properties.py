@@ -42,7 +42,7 @@ texts = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12),
 def check(result, text: str, path: str) -> None:
     """The reader contract: items with a question and a span on the file's real lines;
     diagnostics naming this file and a line in it."""
-    n_lines = max(1, len(text.splitlines()))
+    n_lines = text.count("\n") + 1  # lines as editors number them
     for item in result.items:
         assert item.question.strip(), item
         assert item.span.path == path
@@ -94,6 +94,14 @@ def test_empty_file(reader):
     for text in ("", "\n\n", "   \t\n"):
         result = reader.read(text, "s/empty.txt")
         assert result.items == [] and all(d.line == 1 for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.NAME)
+def test_binary_file_forced_onto_a_reader(reader):
+    """decode() skips binary files; a reader handed one anyway (a forced style) still copes."""
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 64 + b"\xff\xfe\x00\n" * 50
+    text = data.decode("utf-8", errors="replace")
+    check(reader.read(text, "s/bin.png"), text, "s/bin.png")
 
 
 def _bad_files(folder: Path) -> dict[str, bytes]:

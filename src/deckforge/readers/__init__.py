@@ -32,6 +32,13 @@ class ReadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+def file_lines(text: str) -> list[str]:
+    """The lines of a file as editors and GitHub number them: split on "\\n" only (a CR of
+    CRLF dropped). `str.splitlines` would also break at form feeds, U+2028 and lone CRs,
+    shifting every line number after them."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def _readers() -> list[ModuleType]:
     from deckforge.readers import alternating, dotted, lms_quiz, obsidian, slides
 

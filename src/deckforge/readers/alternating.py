@@ -26,7 +26,7 @@ import re
 
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import RawItem, SourceSpan
-from deckforge.readers import ReadResult
+from deckforge.readers import ReadResult, file_lines
 
 NAME = "alternating"
 
@@ -72,7 +72,7 @@ def sniff(text: str) -> float:
     """Share of non-blank lines that are questions followed by an answer line, doubled (an
     alternating file is about half questions), plus a bonus for export chrome; dotted lines
     count against it."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in file_lines(text) if ln.strip()]
     if not lines:
         return 0.0
     dotted = sum("........" in ln for ln in lines)
@@ -101,7 +101,7 @@ def read(text: str, path: str, **_options) -> ReadResult:
             question[1], "\n".join(line for _n, line in answer),
             SourceSpan(path, question[0], end), NAME))
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(file_lines(text), start=1):
         line = raw.strip()
         if not line:
             continue

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import RawItem, SourceSpan
-from deckforge.readers import ReadResult
+from deckforge.readers import ReadResult, file_lines
 
 NAME = "dotted"
 
@@ -93,7 +93,7 @@ class _State:
 def sniff(text: str) -> float:
     """Share of non-blank lines that hold a run of eight dots."""
     total = dotted = 0
-    for line in text.splitlines():
+    for line in file_lines(text):
         if line.strip():
             total += 1
             dotted += "........" in line
@@ -197,7 +197,7 @@ def read(text: str, path: str, **_options) -> ReadResult:
                 "between its question and answer, or join it to the card it belongs to."))
         pending.lines.clear()
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(file_lines(text), start=1):
         line = raw.strip()
         if not line:
             continue

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import RawItem, SourceSpan
-from deckforge.readers import ReadResult
+from deckforge.readers import ReadResult, file_lines
 
 NAME = "lms_quiz"
 
@@ -81,7 +81,7 @@ class _Question:
 
 
 def sniff(text: str) -> float:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in file_lines(text) if ln.strip()]
     if not lines:
         return 0.0
     questions = sum(bool("Question" in ln and _QUESTION.match(ln)) for ln in lines)
@@ -156,7 +156,7 @@ def _blocks(lines: list[str]) -> list[_Question]:
 
 def read(text: str, path: str, **_options) -> ReadResult:
     result = ReadResult()
-    lines = text.splitlines()
+    lines = file_lines(text)
     for block in _blocks(lines):
         if block.inline and not block.units:
             item = _one_line(block, path)

@@ -52,6 +52,7 @@ NAME = "obsidian"
 ASKING_WORDS = ("why", "what", "how", "when", "which", "who", "where")
 _TAG = re.compile(r"(?<!\S)#[\w/-]+")
 _HEADING_LINE = re.compile(r"^#{1,6}\s+\S", re.M)
+_LONE_CR = re.compile(r"\r(?!\n)")
 MAX_LINE = 100_000  # characters; longer lines are skipped with a warning
 _MAX_LINK = 1_000  # longest [[wikilink]] looked for
 _MAX_MARK = 5_000  # longest ==highlight== looked for
@@ -154,6 +155,7 @@ def read(text: str, path: str, *, folder: Path | None = None, **_options) -> Rea
     result = ReadResult()
     if folder is None:
         folder = Path(path).parent
+    text = _LONE_CR.sub(" ", text)  # markdown-it would count a lone CR as a line break
     text = _drop_giant_lines(text, path, result)
     try:
         tokens = make_parser().parse(text)

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from deckforge.model import RawItem, SourceSpan
-from deckforge.readers import ReadResult
+from deckforge.readers import ReadResult, file_lines
 
 NAME = "slides"
 
@@ -97,7 +97,7 @@ def is_title(text: str) -> bool:
 
 
 def sniff(text: str) -> float:
-    lines = text.splitlines()
+    lines = file_lines(text)
     nonblank = [ln for ln in lines if ln.strip()]
     if not nonblank:
         return 0.0
@@ -115,7 +115,7 @@ def sniff(text: str) -> float:
 def read(text: str, path: str, **_options) -> ReadResult:
     result = ReadResult()
     lecture: str | None = None
-    for slide in _slides(text.splitlines()):
+    for slide in _slides(file_lines(text)):
         recap = _RECAP.match(slide.title)
         if recap:
             lecture = f"Lecture {recap.group(1)}"
