@@ -46,8 +46,13 @@ _HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 PLACEHOLDER_ANSWERS = {"", ".", "..", "...", "see image", "see slide", "see diagram", "tbd", "todo", "?"}
 
 
+_PLACEHOLDER_KEYS = frozenset(p.rstrip(".") for p in PLACEHOLDER_ANSWERS)
+
+
 def is_placeholder(answer: str) -> bool:
-    return answer.strip().strip("*").strip().lower().rstrip(".") in {p.rstrip(".") for p in PLACEHOLDER_ANSWERS}
+    if len(answer) > 20:
+        return False
+    return answer.strip().strip("*").strip().lower().rstrip(".") in _PLACEHOLDER_KEYS
 
 
 def verdict(card_or_answer) -> str | None:

@@ -28,6 +28,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from deckforge.model import Card, Flag, KnowledgeGraph, Merge
@@ -38,7 +39,7 @@ from deckforge.passes.cards import (
     normalize_verdict,
     verdict,
 )
-from deckforge.passes.minhash import candidate_pairs, signatures
+from deckforge.passes.minhash import candidate_pairs, signatures_flat
 from deckforge.text.keys import content_tokens, fast_key, numbers, question_tokens, sentences
 from deckforge.text.structure import canonical_label, is_bare_label
 
@@ -255,34 +256,43 @@ def candidates(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]
 
 
 def _lsh_pairs(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]:
-    token_docs: list[tuple[list[str], int]] = []
+    vocab: dict[str, int] = {}
+    ids: list[int] = []
+    lengths: list[int] = []
+    owner: list[int] = []
+
+    def add(tokens, card_index: int) -> None:
+        ids.extend(vocab.setdefault(t, len(vocab)) for t in tokens)
+        lengths.append(len(tokens))
+        owner.append(card_index)
+
     for i, f in enumerate(feats):
-        token_docs.append((list(f.q + f.a), i))
+        add(f.q + f.a, i)
         if f.verdict and f.qs:
-            token_docs.append((list(f.q), i))  # the statement alone, to meet answer sentences
+            add(f.q, i)  # the statement alone, to meet answer sentences that assert it
         elif not f.verdict:
             if len(f.qs) >= 2:
-                token_docs.append((list(f.q), i))  # twins whose answers differ (one repaired)
-            token_docs.extend((list(toks), i) for _sentence, toks in f.claims)
+                add(f.q, i)  # the question alone: twins whose answers differ (one repaired)
+            for _sentence, toks in f.claims:
+                add(tuple(toks), i)
+    flat = np.asarray(ids, dtype=np.int64)
+    lens = np.asarray(lengths, dtype=np.int64)
     # Very common tokens make every pair look alike to MinHash; they carry no identity.
-    df: dict[str, int] = defaultdict(int)
-    for tokens, _ in token_docs:
-        for t in set(tokens):
-            df[t] += 1
     common = max(30, len(feats) // 200)
-    vocab: dict[str, int] = {}
-    docs, owner = [], []
-    for tokens, i in token_docs:
-        ids = sorted({vocab.setdefault(t, len(vocab)) for t in tokens if df[t] <= common})
-        if len(ids) >= 2:
-            docs.append(ids)
-            owner.append(i)
+    keep = np.bincount(flat, minlength=len(vocab))[flat] <= common if len(flat) else np.zeros(0, bool)
+    doc_of = np.repeat(np.arange(len(lens)), lens)
+    kept_lens = np.bincount(doc_of[keep], minlength=len(lens))
+    useful = kept_lens >= 2
+    kept_lens = np.where(useful, kept_lens, 0)
+    flat = flat[keep & useful[doc_of]]
+    owner_arr = np.asarray(owner)
+    rows = np.nonzero(useful)[0]
     # Small note sets afford a generous banding (more candidates, higher recall).
-    bands, rows = (30, 2) if len(docs) < 20000 else (20, 4)
-    doc_pairs = candidate_pairs(signatures(docs, bands * rows), bands, rows)
+    bands, width = (30, 2) if len(rows) < 20000 else (20, 4)
+    sig = signatures_flat(flat.astype(np.uint64), kept_lens[rows], bands * width)
     out = set()
-    for x, y in doc_pairs:
-        a, b = owner[x], owner[y]
+    for x, y in candidate_pairs(sig, bands, width):
+        a, b = int(owner_arr[rows[x]]), int(owner_arr[rows[y]])
         if a != b:
             out.add((min(a, b), max(a, b)))
     return out

@@ -19,16 +19,24 @@ WINDOW = 4
 
 def signatures(docs: list[list[int]], num_perm: int = BANDS * ROWS, seed: int = 1729) -> np.ndarray:
     """(len(docs), num_perm) uint32 MinHash signatures; empty docs get a unique sentinel row."""
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+    flat = np.fromiter((t for d in docs for t in d), dtype=np.uint64, count=int(lengths.sum()))
+    return signatures_flat(flat, lengths, num_perm, seed)
+
+
+def signatures_flat(flat: np.ndarray, lengths: np.ndarray, num_perm: int = BANDS * ROWS,
+                    seed: int = 1729) -> np.ndarray:
+    """Signatures of docs given as one array of token ids and each doc's length (repeats are
+    harmless: a minimum over a multiset is the minimum over its set)."""
     rng = np.random.RandomState(seed)
     # multiply-shift universal hashing on uint64 (wrap-around multiply, no modulo: fast)
     a = rng.randint(0, 1 << 62, size=num_perm, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.randint(0, 1 << 62, size=num_perm, dtype=np.int64).astype(np.uint64)
-    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    sig = np.full((len(docs), num_perm), PRIME, dtype=np.uint32)
+    sig = np.full((len(lengths), num_perm), PRIME, dtype=np.uint32)
     nonempty = np.nonzero(lengths)[0]
     if len(nonempty) == 0:
         return sig
-    flat = np.fromiter((t for i in nonempty for t in docs[i]), dtype=np.uint64, count=int(lengths.sum()))
+    flat = flat.astype(np.uint64, copy=False)
     starts = np.concatenate(([0], np.cumsum(lengths[nonempty])[:-1]))
     for k in range(num_perm):
         h = ((a[k] * flat + b[k]) >> np.uint64(33)).astype(np.uint32)  # < 2**31 - 1 = PRIME

@@ -36,15 +36,14 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_PUNCT = re.compile(r"[^\w\s]")
-_WS = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+")  # punctuation and whitespace runs -> one space
 
 
 def fast_key(text: str) -> str:
     """model.normalize_key, with a fast path for ASCII text (no NFKD pass needed)."""
     if not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    return _WS.sub(" ", _PUNCT.sub(" ", text.casefold())).strip()
+    return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
 def strip_label(question: str) -> str:
@@ -59,6 +58,9 @@ def strip_label(question: str) -> str:
 
 
 def strip_boilerplate(text: str) -> str:
+    low = text.lower()
+    if "please" not in low and "true" not in low and "/" not in low:
+        return text
     for rule in BOILERPLATE:
         text = rule.sub(" ", text)
     return text
@@ -90,7 +92,7 @@ def question_tokens(question: str) -> list[str]:
 
 
 def numbers(tokens: list[str]) -> frozenset[str]:
-    return frozenset(t for t in tokens if _NUMBER.match(t))
+    return frozenset(t for t in tokens if t[:1].isdigit() and _NUMBER.match(t))
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 # Section headers are structure, never cards (ARCHITECTURE, style 1). Readers turn them into
@@ -68,6 +69,7 @@ _ACRONYMS = {"dl", "ml", "llm", "llms", "nlp", "gpu", "ai", "cv", "rl", "hpc", "
 _FILLER = {"flashcards", "flashcard", "export", "cards", "deck"}
 
 
+@lru_cache(maxsize=1024)
 def course_name(path: str) -> str:
     """A readable course name from a source file name.
 
@@ -91,6 +93,7 @@ def course_name(path: str) -> str:
 _EMOJI = re.compile(r"[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 
 
+@lru_cache(maxsize=4096)
 def pretty_section(section: str) -> str:
     """'✅ QUIZ 4 - DISTILLATION, …' -> 'Quiz 4 - Distillation, …'; keeps already-cased text."""
     text = _EMOJI.sub("", section).strip(" -—–:#")

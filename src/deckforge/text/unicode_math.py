@@ -282,6 +282,6 @@ def _brace_subscripts(math: str) -> str:
 
 def unicode_math_to_latex(text: str) -> str:
     """Rewrite unicode math and bare TeX outside existing `$…$` into `$…$` LaTeX."""
-    if not text:
-        return text
+    if not text or not _TRIGGER.search(text):
+        return text  # fast path: most notes lines hold no math at all
     return "\n".join(map_prose(line, _convert_prose) for line in text.split("\n"))
