@@ -36,9 +36,15 @@ def _sparse(w, cutlass: bool, alg_id: int = 0):
     previous = SparseSemiStructuredTensor._FORCE_CUTLASS
     SparseSemiStructuredTensor._FORCE_CUTLASS = cutlass
     try:
-        return to_sparse_semi_structured(w, alg_id=alg_id) if alg_id else to_sparse_semi_structured(w)
+        ws = to_sparse_semi_structured(w)
     finally:
         SparseSemiStructuredTensor._FORCE_CUTLASS = previous
+    if alg_id:
+        # torch 2.11's to_sparse_semi_structured takes no alg_id; the tensor carries it
+        if not hasattr(ws, "alg_id_cusparselt"):
+            raise NotImplementedError("this torch cannot choose a cuSPARSELt algorithm")
+        ws.alg_id_cusparselt = alg_id
+    return ws
 
 
 def searched_alg_id(ws, x) -> int:
