@@ -234,8 +234,9 @@ def test_measured_pass_cites_results_on_linked_cards(tmp_path):
     results = tmp_path / "snippets" / "bench" / "results"
     results.mkdir(parents=True)
     for case, verdict, size in (("a-case", "supports", "full"), ("b-case", "not-run", "full"),
-                                ("c-case", "partly", "tiny")):
-        (results / f"{case}.json").write_text(json.dumps(_result(case, verdict, size)))
+                                ("c-case", "partly", "tiny"), ("d-case", "supports", "full")):
+        (results / f"{case}.json").write_text(json.dumps(
+            {**_result(case, verdict, size), "cite": case != "d-case"}))
     (results / "broken.json").write_text("{not json")
     span = SourceSpan("sources/x.txt", 1, 1)
     linked = Card("c1", "basic", "What is the roofline?", "min(...)", (span,), concepts=("roofline",),
@@ -248,5 +249,6 @@ def test_measured_pass_cites_results_on_linked_cards(tmp_path):
     assert cited.extra.startswith("from the notes\n")
     assert "Measured on NVIDIA H200, 2026-12-01 (benchmark `a-case`, supports the claim): " \
            "a-case ran at 790 TFLOP/s." in cited.extra
-    assert "b-case" not in cited.extra and "c-case" not in cited.extra  # not-run, tiny: never cited
+    for never in ("b-case", "c-case", "d-case"):  # not-run, tiny, tooling: never cited
+        assert never not in cited.extra
     assert measured.measured(graph, ctx).cards == graph.cards  # idempotent

@@ -26,6 +26,7 @@ class CaseInfo:
     formulas: tuple[str, ...]
     concepts: tuple[str, ...]
     claim: str
+    cite: bool = True  # False: about our tooling (harness validation), not a note's claim
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def make_result(info: CaseInfo, outcome: Outcome, environment: dict, *, size: st
         "formulas": list(info.formulas),
         "concepts": list(info.concepts),
         "claim": info.claim,
+        "cite": info.cite,
         "verdict": outcome.verdict,
         "summary": outcome.summary,
         "environment": environment,

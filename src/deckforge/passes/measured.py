@@ -4,7 +4,8 @@ For every committed result in `snippets/bench/results/*.json` (schema `deckforge
 written by `deckforge bench` on the GPU), a card linked to one of its formulas or concepts gets
 one sentence in `card.extra`: where and when it was measured, whether the measurement supports
 the note's claim, and the result's own summary with its numbers. Results that were not run,
-or were run at tiny (CPU, test) sizes, are never cited. Only JSON is read: no torch.
+were run at tiny (CPU, test) sizes, or check our tooling (`"cite": false`, the harness
+validation) are never cited. Only JSON is read: no torch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ _VERDICT_WORDS = {
 
 
 def citable(result: dict) -> bool:
-    return result.get("verdict") in _VERDICT_WORDS and result.get("size", "full") == "full"
+    return (result.get("verdict") in _VERDICT_WORDS and result.get("size", "full") == "full"
+            and result.get("cite", True) is not False)
 
 
 def citation(result: dict) -> str:
