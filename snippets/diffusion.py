@@ -31,8 +31,26 @@ CONCEPTS = [
             "through cross-attention."
         ),
         formulas=("ddpm-forward", "ddpm-loss", "latent-compression"),
-        related=("attention", "clip"),
-    )
+        related=("attention", "clip", "masked-diffusion-lm"),
+    ),
+    Concept(
+        id="masked-diffusion-lm",
+        name="Masked diffusion language models (MDLM)",
+        aliases=("masked diffusion language model", "masked diffusion", "mdlm"),
+        definition=(
+            "A masked diffusion language model corrupts text by replacing each token with a "
+            "[MASK] token independently with probability $t$ (the noise level, $t\\sim U(0,1)$) "
+            "and trains a bidirectional Transformer to predict the original tokens at the masked "
+            "positions, BERT-style, with the cross-entropy weighted by $1/t$; the weighting makes "
+            "every token count once in expectation, as in an autoregressive likelihood. "
+            "Generation starts from an all-mask sequence and unmasks many tokens per step over a "
+            "few parallel denoising steps, each step processing the whole sequence, instead of one "
+            "token per forward pass. Masking exactly one fixed next position per step would "
+            "recover autoregressive training; masking several or random positions does not."
+        ),
+        formulas=("mdlm-loss",),
+        related=("diffusion", "language-modeling"),
+    ),
 ]
 
 FORMULAS = [
@@ -69,6 +87,33 @@ FORMULAS = [
         tests=(f"{TESTS}::test_noise_prediction_loss_and_x0_recovery",),
     ),
     Formula(
+        id="mdlm-loss",
+        name="Masked diffusion LM objective",
+        latex=(
+            r"\mathcal{L}=\mathbb{E}_{t\sim U(0,1)}\,\mathbb{E}_{z_t\sim q_t(\cdot\mid x)}\left[\frac{1}{t}"
+            r"\sum_{\ell:\,z_t^\ell=[\mathrm{MASK}]}-\log p_\theta(x^\ell\mid z_t)\right],\quad "
+            r"q_t:\ x^\ell\mapsto[\mathrm{MASK}]\text{ with prob. }t"
+        ),
+        concept="masked-diffusion-lm",
+        aliases=(
+            "masked diffusion vs autoregression",
+            "mdlm denoising step",
+            "mdlm training vs inference cost",
+            "mdlm must denoise",
+            "mask t>1 tokens",
+            "mask exactly one predetermined position",
+            "random masked position per step",
+            "each diffusion step processes the whole sequence",
+            "mdlm is trained across many timesteps",
+            "semi-autoregressive block diffusion",
+            "autoregression isn't fundamental",
+            "mdlm",
+        ),
+        module=MODULE,
+        section="mdlm_loss",
+        tests=(f"{TESTS}::test_mdlm_masking_rate_and_unbiased_weighting", f"{TESTS}::test_mdlm_loss_matches_torch"),
+    ),
+    Formula(
         id="latent-compression",
         name="Latent-space compression of Stable Diffusion",
         latex=r"\frac{H\cdot W\cdot 3}{(H/f)\cdot(W/f)\cdot c}=\frac{512\cdot 512\cdot 3}{64\cdot 64\cdot 4}=48\quad(f=8,\ c=4)",
@@ -79,6 +124,20 @@ FORMULAS = [
         tests=(f"{TESTS}::test_latent_compression_factor",),
     ),
 ]
+
+
+# --8<-- [start:mdlm_loss]
+def mask_tokens(tokens: np.ndarray, t: float, rng, mask_id: int = -1):
+    """Forward process: each token becomes [MASK] independently with probability t."""
+    masked = rng.random(tokens.shape) < t
+    return np.where(masked, mask_id, tokens), masked
+
+
+def mdlm_loss(log_probs: np.ndarray, tokens: np.ndarray, masked: np.ndarray, t: float) -> float:
+    """(1/t) * sum over masked positions of -log p(x_l | z_t); log_probs is (L, V)."""
+    nll = -log_probs[np.arange(len(tokens)), tokens]
+    return float((nll * masked).sum() / t)
+# --8<-- [end:mdlm_loss]
 
 
 # --8<-- [start:ddpm_forward]

@@ -27,7 +27,8 @@ CONCEPTS = [
             "appends one entry. It costs memory, $2\\cdot n_{\\text{layers}}\\cdot "
             "n_{\\text{kv heads}}\\cdot d_{\\text{head}}\\cdot \\text{seq}\\cdot\\text{batch}"
             "\\cdot\\text{bytes}$, which at long contexts rivals the weights, and it makes decoding "
-            "memory-bound: every step moves the whole cache for $O(d)$ FLOPs per cached element."
+            "memory-bound: every step reads the whole cache and does about one multiply-add per "
+            "cached number."
         ),
         formulas=("kv-cache-size", "kv-cache-decode-cost"),
         related=("attention", "grouped-query-attention", "flash-attention", "roofline"),

@@ -41,3 +41,26 @@ def test_noise_prediction_loss_and_x0_recovery():
 def test_latent_compression_factor():
     assert D.latent_compression() == 48.0
     assert 10 <= D.latent_compression() <= 100  # the card's "10-100x"
+
+
+def test_mdlm_masking_rate_and_unbiased_weighting():
+    rng = np.random.default_rng(2)
+    tokens = rng.integers(0, 50, size=64)
+    _, masked = D.mask_tokens(np.tile(tokens, (4000, 1)), 0.3, rng)
+    assert masked.mean() == pytest.approx(0.3, abs=0.01)
+    # With t ~ U(0, 1), the 1/t weight makes each position count once in expectation:
+    # E[(1/t) * #masked] = L, as in the autoregressive sum over L tokens.
+    ts = rng.uniform(0.05, 1.0, size=20000)
+    weighted = [D.mask_tokens(tokens, t, rng)[1].sum() / t for t in ts]
+    assert np.mean(weighted) == pytest.approx(len(tokens), rel=0.02)
+
+
+def test_mdlm_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    logits, tokens = rng.normal(size=(10, 7)), rng.integers(0, 7, size=10)
+    masked = np.zeros(10, dtype=bool)
+    masked[[1, 4, 8]] = True
+    log_probs = torch.log_softmax(torch.from_numpy(logits), -1)
+    ce = torch.nn.functional.nll_loss(log_probs[masked], torch.from_numpy(tokens[masked]), reduction="sum")
+    assert D.mdlm_loss(log_probs.numpy(), tokens, masked, 0.25) == pytest.approx(ce.item() / 0.25)
