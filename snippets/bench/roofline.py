@@ -102,6 +102,8 @@ def run(ctx) -> Outcome:
     notes = [f"ridge point {fmt(ridge)} FLOP/byte = peak bf16 / HBM bandwidth "
              f"({len(below)} GEMM shapes below it, {len(above)} above)"] if ridge else []
     notes.append(f"copy row: dst.copy_(src) of {numel} bf16 elements; bytes = read + write; ai is null")
+    # rows in order of intensity, so a renderer drawing lines in row order draws the roofline
+    rows.sort(key=lambda r: (r["ai"] is None, r["ai"] or 0.0))
     return Outcome(verdict, summary, COLUMNS, tuple(rows), plots,
                    params={"dtype": "bfloat16", "gemm_mn": mn, "gemm_k": list(ks), "gemv_n": nv,
                            "copy_elements": numel}, notes=tuple(notes))
