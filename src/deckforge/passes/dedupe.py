@@ -318,7 +318,8 @@ class _UnionFind:
 
 
 def _completeness(card: Card, f: Features) -> tuple:
-    return (not f.bare, len(card.question))
+    """Most complete question: not a bare label, most content words (boilerplate excluded)."""
+    return (not f.bare, len(f.q), len(card.question))
 
 
 def _answer_rank(card: Card, f: Features) -> tuple:
@@ -342,8 +343,8 @@ def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str]
         kind = "true-false"
     else:
         for m, f in zip(members, feats, strict=True):
-            if m is best or f.empty or m.answer == best.answer:
-                continue
+            if m is best or f.empty or m.answer == best.answer or m.has_flag("repaired"):
+                continue  # a registry repair is not "in the notes"
             if fuzz.token_sort_ratio(f.atext, feats[ai].atext) < 80:
                 extra_parts.append(f"Also in the notes ({m.sources[0]}): {m.answer}")
     mc = next((m for m in members if m.options), None)
