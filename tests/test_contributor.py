@@ -162,3 +162,59 @@ def test_contributing_walkthrough_ends_in_an_update_of_the_users_note(project, t
     after = col.get_card(anki_card.id)
     assert (after.reps, after.ivl) == (studied.reps, studied.ivl)
     col.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fetch(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+@pytest.mark.slow
+def test_serve_rebuilds_the_site_when_a_note_changes(tmp_path):
+    import time
+
+    dest = tmp_path / "repo"
+    for name in ("sources", "snippets", "docs", "src"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "mkdocs.yml", "deckforge.lock"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, dest / name)
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{dest}"}
+    server = subprocess.Popen([sys.executable, "-m", "deckforge", "serve", "-a", f"127.0.0.1:{port}"],
+                              cwd=dest, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    index = f"http://127.0.0.1:{port}/deckforge/search/search_index.json"
+
+    def wait_for(predicate, seconds: float) -> str | None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            text = _fetch(index)
+            if text is not None and predicate(text):
+                return text
+            time.sleep(1)
+        return None
+
+    try:
+        assert wait_for(lambda text: "roofline" in text.lower(), 180), "serve never came up"
+        with (dest / DOTTED).open("ab") as note:
+            note.write(b"\nWhat does the serve test add?........A card named zebra-quokka.\n")
+        assert wait_for(lambda text: "zebra-quokka" in text, 180), "no rebuild after the edit"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -204,3 +204,25 @@ def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
     report = check_project(load_config(sources=sources), run=not no_tests, timeout=timeout)
     click.echo(report.table())
     sys.exit(report.exit_code())
+
+
+@main.command()
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True,
+              metavar="IP:PORT", help="Address to serve the preview on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+def serve(dev_addr: str, open_browser: bool) -> None:
+    """Preview the knowledge base while you edit the notes (live reload).
+
+    Runs `mkdocs serve` on the project's mkdocs.yml: its hook rebuilds the graph from sources/
+    on every change to sources/, snippets/ or docs/, and the open page reloads itself.
+    Stop with Ctrl-C. The deck and graph.json are not written: use `deckforge build` for those.
+    """
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    from deckforge.config import load_config
+    from deckforge.emit.site import site_base
+
+    config_file = site_base(load_config()) / "mkdocs.yml"
+    if not config_file.is_file():
+        raise click.UsageError("no mkdocs.yml in this project or in deckforge's checkout")
+    mkdocs_serve(config_file=str(config_file), dev_addr=dev_addr, open_in_browser=open_browser)
