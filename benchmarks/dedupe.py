@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -249,8 +250,11 @@ def main(argv: list[str]) -> int:
               f"{row['peak_rss_mb']:.0f} | {row['recall']:.4f} | {row['total_s'] / row['n'] * 1e4:.2f} |")
     if len(rows) >= 2:
         a, b = rows[0], rows[-1]
-        ratio = b["total_s"] / a["total_s"]
-        exponent = np.log(ratio) / np.log(b["n"] / a["n"])
-        print(f"\ntime grows x{ratio:.1f} for x{b['n'] / a['n']:.0f} items: ~N^{exponent:.2f} "
-              "(1.0 = linear, 2.0 = quadratic)")
+        for what in ("total_s", "cpu_s"):
+            ratio = b[what] / a[what]
+            exponent = np.log(ratio) / np.log(b["n"] / a["n"])
+            label = "wall" if what == "total_s" else "CPU"
+            print(f"{label} time grows x{ratio:.1f} for x{b['n'] / a['n']:.0f} items: ~N^{exponent:.2f} "
+                  "(1.0 = linear, 2.0 = quadratic)")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} (wall times include waiting for a CPU)")
     return 0
