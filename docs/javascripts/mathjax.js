@@ -15,7 +15,8 @@ window.MathJax = {
 };
 
 // Material's instant navigation swaps the page content without a reload: typeset the new
-// content every time (the first emission is the initial page load).
+// content every time. (No output.clearCache(): on the first page MathJax's own startup has
+// already typeset, and clearing the CHTML cache there drops the CSS of glyphs on screen.)
 document$.subscribe(() => {
   const mj = window.MathJax;
   if (!mj || !mj.startup || !mj.startup.promise) {
@@ -23,7 +24,6 @@ document$.subscribe(() => {
   }
   mj.startup.promise = mj.startup.promise
     .then(() => {
-      mj.startup.output.clearCache();
       mj.typesetClear();
       mj.texReset();
       return mj.typesetPromise();

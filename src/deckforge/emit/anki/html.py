@@ -22,10 +22,15 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 ImageResolver = Callable[[str], "str | None"]
 
-_PLAIN = re.compile(r"[A-Za-z(\"'][^\\`*_\[\]<>&!#|~$={}\x00-\x1f\x7f-\x9f\u2028\u2029]*")
-_NO_PLAIN_END = re.compile(r"\s$")
+# markdown-it renders a line as `<p>escaped</p>` when it holds no emphasis, code, escape, HTML
+# or math character, no inline link or entity, and starts with nothing that opens a block.
+_PLAIN_CHARS = r"[^\\`*_<$\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_PLAIN = re.compile(rf"[A-Za-z(\"']{_PLAIN_CHARS}*")
+_PIECE = re.compile(rf"{_PLAIN_CHARS}*")
+_TRAPS = r"\]\(|\[\[|!\[|&#?\w+;"  # inline link, wikilink/embed, image, entity
+_NOT_PLAIN = re.compile(_TRAPS + r"|\s$")
+_NOT_PIECE = re.compile(_TRAPS)
 _MATH_SPLIT = re.compile(r"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$)")
-_PIECE = re.compile(r"[^\\`*_\[\]<>&!#|~$={}\x00-\x1f\x7f-\x9f\u2028\u2029]*")
 _EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
 _WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
@@ -79,7 +84,19 @@ _MD = _parser()
 
 
 def is_plain(text: str) -> bool:
-    return bool(_PLAIN.fullmatch(text)) and not _NO_PLAIN_END.search(text)
+    return bool(_PLAIN.fullmatch(text)) and not _NOT_PLAIN.search(text)
+
+
+def _no_templates(html: str) -> str:
+    return html.replace("{{", "{&#123;").replace("}}", "}&#125;")
+
+
+def plain_lines(text: str) -> str | None:
+    """Several plain lines: one paragraph with `<br>` breaks (markdown-it with breaks=True)."""
+    lines = text.split("\n")
+    if all(line and is_plain(line) for line in lines):
+        return _no_templates("<p>" + "<br>\n".join(map(escape, lines)) + "</p>")
+    return None
 
 
 def plain_with_math(text: str) -> str | None:
@@ -92,14 +109,14 @@ def plain_with_math(text: str) -> str | None:
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 0:
-            if not _PIECE.fullmatch(part):
+            if not _PIECE.fullmatch(part) or _NOT_PIECE.search(part):
                 return None
             out.append(escape(part))
         elif part.startswith("$$"):
             out.append("\\[" + escape(part[2:-2]) + "\\]")
         else:
             out.append("\\(" + escape(part[1:-1]) + "\\)")
-    return ("<p>" + "".join(out) + "</p>").replace("{{", "{&#123;").replace("}}", "}&#125;")
+    return _no_templates("<p>" + "".join(out) + "</p>")
 
 
 def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
@@ -108,15 +125,14 @@ def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
     if not text:
         return ""
     if is_plain(text):
-        return f"<p>{escape(text)}</p>"
-    if "$" in text and "\n" not in text:
-        fast = plain_with_math(text)
-        if fast is not None:
-            return fast
+        return _no_templates(f"<p>{escape(text)}</p>")
+    fast = (plain_lines(text) if "\n" in text else
+            plain_with_math(text) if "$" in text else None)
+    if fast is not None:
+        return fast
     text = _EMBED.sub(lambda m: f"![{m.group(1).strip()}](<{m.group(1).strip()}>)", text)
     text = _WIKILINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
-    html = _MD.render(text, {"image": image}).strip()
-    return html.replace("{{", "{&#123;").replace("}}", "}&#125;")
+    return _no_templates(_MD.render(text, {"image": image}).strip())
 
 
 def inline_html(text: str, image: ImageResolver | None = None) -> str:

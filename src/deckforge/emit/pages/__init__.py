@@ -19,6 +19,7 @@ from deckforge.model import KnowledgeGraph
 
 # Page families whose `pages(ctx)` needs nothing but the context (home needs its template).
 FAMILIES = (lectures, concepts, tags, quality, graph_view)
+PLOT_CACHE = ".cache/plots"  # under the build folder
 
 
 @dataclass
@@ -50,6 +51,7 @@ def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
             ctx.bench.setdefault(cid, []).append(result)
     ctx.test_status, ctx.status_source, status_problems = status.load_test_status(config.out_dir, graph.formulas)
     ctx.apkg = find_apkg(config)
+    ctx.plot_cache_dir = config.out_dir / PLOT_CACHE
     ctx.problems.extend(problems + status_problems)
     return ctx
 

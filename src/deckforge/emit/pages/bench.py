@@ -99,6 +99,7 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
     """One plot spec -> SVG bytes (None when there is nothing numeric to draw)."""
     import matplotlib
     from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter, NullFormatter
 
     rows = [r for r in data.get("rows", []) if isinstance(r, dict)]
     x_key, ys = spec.get("x"), spec.get("y") or []
@@ -108,10 +109,26 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(str(row.get(series_by)) if series_by else "", []).append(row)
-    with matplotlib.rc_context({"svg.hashsalt": "deckforge", "svg.fonttype": "path", "font.size": 9}):
+    # Speed matters (the whole site builds in seconds): SVG text stays text (no glyph paths),
+    # tick labels avoid mathtext (EngFormatter: "10 k"), margins are fixed (no tight_layout).
+    rc = {"svg.hashsalt": "deckforge", "svg.fonttype": "none", "font.size": 9,
+          "axes.formatter.use_mathtext": False}
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(6.4, 3.6), dpi=100, facecolor="white")
+        fig.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.9)
         ax = fig.add_subplot()
         drawn = 0
+        categories = list(dict.fromkeys(r.get(x_key) for r in rows if isinstance(r.get(x_key), str)))
+        if categories:  # a categorical x (kernel names): grouped bars
+            width = 0.8 / max(len(ys), 1)
+            for j, y_key in enumerate(ys):
+                vals = [next((r[y_key] for r in rows if r.get(x_key) == c and _numeric(r.get(y_key))), 0.0)
+                        for c in categories]
+                ax.bar([i + (j - (len(ys) - 1) / 2) * width for i in range(len(categories))], vals,
+                       width=width, label=labels.get(y_key, y_key))
+                drawn += 1
+            ax.set_xticks(range(len(categories)), [str(c) for c in categories], rotation=20, fontsize=7)
+            groups = {}
         for group, members in groups.items():
             for y_key in ys:
                 pts = sorted((r[x_key], r[y_key]) for r in members
@@ -130,18 +147,48 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
             ax.set_xscale("log")
         if spec.get("logy"):
             ax.set_yscale("log")
+        for axis in (ax.yaxis,) if categories else (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(EngFormatter(sep=" "))
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(str(spec.get("xlabel") or labels.get(x_key, x_key)))
         ax.set_ylabel(str(spec.get("ylabel") or ""))
         ax.set_title(str(spec.get("title") or ""))
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "deckforge"})
     return buf.getvalue()
 
 
-def render(result: BenchResult, page: str, rel, link=None) -> tuple[list[str], dict[str, bytes]]:
+PLOT_VERSION = "1"  # bump when plot_svg draws differently: invalidates the plot cache
+
+
+def cached_plot(data: dict, spec: dict, cache_dir: Path | None, memo: dict) -> bytes | None:
+    """plot_svg, memoized per build and cached on disk by content hash (matplotlib needs
+    ~0.2 s a plot; a rebuild with unchanged results draws nothing)."""
+    import hashlib
+
+    import matplotlib
+
+    key = hashlib.sha256(json.dumps([PLOT_VERSION, matplotlib.__version__, data, spec],
+                                    sort_keys=True, default=str).encode()).hexdigest()[:32]
+    if key in memo:
+        return memo[key]
+    path = cache_dir / f"{key}.svg" if cache_dir else None
+    if path and path.is_file():
+        svg = path.read_bytes()
+    else:
+        svg = plot_svg(data, spec)
+        if path and svg is not None:
+            from deckforge.fsutil import atomic_write_bytes
+
+            atomic_write_bytes(path, svg)
+    memo[key] = svg
+    return svg
+
+
+def render(result: BenchResult, page: str, rel, link=None, cache_dir: Path | None = None,
+           memo: dict | None = None) -> tuple[list[str], dict[str, bytes]]:
     """Markdown for one result on `page` (rel(page, asset) makes links) and its plot files."""
     data = result.data
     kind, heading = VERDICTS.get(str(data.get("verdict")), VERDICTS["not-run"])
@@ -156,7 +203,7 @@ def render(result: BenchResult, page: str, rel, link=None) -> tuple[list[str], d
         lines += ["*Measured on* " + " · ".join(parts) + f" · raw data `{result.path}`", ""]
     assets: dict[str, bytes] = {}
     for i, spec in enumerate(p for p in data.get("plots") or [] if isinstance(p, dict)):
-        svg = plot_svg(data, spec)
+        svg = cached_plot(data, spec, cache_dir, {} if memo is None else memo)
         if svg is None:
             continue
         assets[result.plot_path(i)] = svg

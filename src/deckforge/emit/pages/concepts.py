@@ -87,7 +87,7 @@ def concept_page(ctx: SiteContext, concept: Concept) -> tuple[str, dict[str, byt
     if results:
         lines += ["## Measured on a GPU", ""]
         for result in results:
-            body, files = bench.render(result, page, rel, link)
+            body, files = bench.render(result, page, rel, link, ctx.plot_cache_dir, ctx.plot_memo)
             lines += body
             assets.update(files)
     related = related_concepts(ctx, concept)

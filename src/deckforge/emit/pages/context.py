@@ -72,6 +72,8 @@ class SiteContext:
     test_status: dict[str, str] = field(default_factory=dict)  # formula id -> status word
     status_source: str = ""  # where test_status came from (shown on the pages)
     apkg: Path | None = None
+    plot_cache_dir: Path | None = None  # matplotlib SVGs by content hash (see bench.cached_plot)
+    plot_memo: dict = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
 
     def concept_href(self, from_page: str):

@@ -25,7 +25,7 @@ def summary(ctx: SiteContext) -> list[str]:
     flags = Counter(name for c in cards for name in {f.name for f in c.flags})
     kinds = Counter(c.kind for c in cards)
     lines = ["## What is inside", ""]
-    lines += ["| | |", "| --- | ---: |",
+    lines += ["| What | Count |", "| --- | ---: |",
               f"| Cards | {len(cards)} |",
               f"| [Lectures and quizzes](lectures/index.md) | {len(ctx.cards_by_deck)} |",
               f"| [Concepts](concepts/index.md) | {len(ctx.concepts)} |",

@@ -31,7 +31,7 @@ def quality_page(ctx: SiteContext) -> str:
     lines = front_matter("Quality report") + ["# Quality report", ""]
     lines += ["What the build did to the notes, so that nothing happens silently. Each entry links "
               "to the card and to its lines in the notes (edit them there, see Contributing).", ""]
-    lines += ["| | |", "| --- | ---: |",
+    lines += ["| What | Count |", "| --- | ---: |",
               f"| Raw items read | {len(g.raw_items)} |", f"| Cards | {len(cards)} |",
               f"| Merges | {len(g.merges)} ({sum(len(m.members) - 1 for m in g.merges)} items absorbed) |"]
     lines += [f"| [{name}](#{name}) | {len(flagged[name])} |" for name in FLAGS]

@@ -25,9 +25,14 @@ _SEGMENT = re.compile(
     r"|(?<![\\$\w])\$(?P<d>[^\s$](?:[^$]*?[^\s$\\])?)\$(?!\w)",
     re.S,
 )
-# ASCII punctuation that some Markdown extension could read as markup; `,;?'"/%@` and letters
-# are inert and stay readable in the generated Markdown.
-_ENTITY_CHARS = set("\\`*_{}[]()<>#+-.!|~^=$&:")
+# Characters that are markup anywhere in a line for the extensions the site enables (HTML,
+# emphasis, code, links, attr_list braces, tables, arithmatex dollars, backslash escapes).
+# Everything else (`.`, `-`, `(`, `:` …) is inert mid-line and stays as it is: every entity
+# costs Python-Markdown an inline-pattern match, and notes are full of punctuation.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]#|$"}}
+_ESCAPE_TABLE = str.maketrans(_ENTITIES)
+# Markup only at the start of a line: list items, headings' cousins, setext/hr, snippets.
+_LINE_START = re.compile(r"^([ \t]*)([-+=]|\d+[.)])")
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::(.*?))?\}\}", re.S)
 
 
@@ -57,8 +62,19 @@ def segments(text: str) -> list[Segment]:
 
 
 def escape(text: str) -> str:
-    """Plain text -> Markdown that renders as exactly this text (no markup, no HTML)."""
-    return "".join(f"&#{ord(ch)};" if ch in _ENTITY_CHARS else ch for ch in text)
+    """Plain text -> Markdown that renders as exactly this text (no markup, no HTML) when it
+    does not start a line; `protect_line_start` covers the line start."""
+    return text.translate(_ESCAPE_TABLE)
+
+
+def protect_line_start(line: str) -> str:
+    """A Markdown line whose first character would start a list, a rule or a snippet include
+    (`- x`, `1. x`, `---`, `--8<--`) gets that character as an entity."""
+    m = _LINE_START.match(line)
+    if not m:
+        return line
+    marker = m.group(2)
+    return m.group(1) + marker[:-1] + f"&#{ord(marker[-1])};" + line[m.end():]
 
 
 def code_span(text: str) -> str:
@@ -153,7 +169,7 @@ def to_markdown(text: str, link: Linker | None = None) -> list[str]:
     def flush() -> None:
         nonlocal current
         if current.strip():
-            lines.extend([current.rstrip(), ""])
+            lines.extend([protect_line_start(current.rstrip()), ""])
         current = ""
 
     for seg in segments(text.replace("\r\n", "\n")):
