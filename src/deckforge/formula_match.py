@@ -299,7 +299,11 @@ _MATH_OUTSIDE_SPANS = re.compile(
     r"|[₀-₉ₐ-ₜ⁰-⁹]"
     r"|(?:^|[\s(,;:])[\wα-ωΑ-Ω′^]{1,8}(?:\([^()\s]{0,20}\))?\s*=\s*(?:[-−\d(\[α-ωΑ-Ω\\]|[A-Za-z]{1,5}(?![a-z])|[A-Za-z]{2,12}\()"
     r"|[A-Za-z)]\s*[·⋅×]\s*[A-Za-z(\d]"
-    r"|\b[A-Za-z]_\{?\w|\w\^\{?[\w-]"
+    # sub/superscripts inside an expression, or a complexity: `x_i + b`, `e^{x} / Z`, `O(n^2)`
+    # (a lone `x_1` or `W_Q` is a variable named in prose, not a formula)
+    r"|(?:[A-Za-z]_\{?\w+\}?|\w\^\{?[\w-]+\}?)\s*[=+\-*/·⋅×<>≤≥|]\s*[\w(\\]"
+    r"|[=+*/·⋅×<>≤≥|(]\s*(?:[A-Za-z]_\{?\w|\w\^)"
+    r"|\bO\([^)]*(?:\^|²)"
 )
 _NOT_A_SYMBOL = re.compile(r"\\(?:Rightarrow|rightarrow|to|implies|Leftarrow|leftarrow|iff|sim|approx"
                            r"|quad|qquad|text\{[^}]*\}|mathrm|[,;!: ])(?![a-zA-Z])")
