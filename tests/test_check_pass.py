@@ -18,6 +18,7 @@ CS242 = "sources/cs242-systems-flashcards.txt"
 
 # Wrong claims: (line, words the reason must contain: the computed values).
 WRONG = [
+    (10, ["activation_lifetimes(4 layers) = [7, 5, 3, 1]"]),  # "Deeper layer activations are kept longer."
     (8, ["ridge_shift(0.5) = 2", "moves right"]),  # "Ridge moves right if BW decreases" -> False
     (17, ["error_bound_ratio(2) = 0.25"]),  # +2 bits halves the UQ error -> True
     (24, ["19/31", "6/31"]),  # more mantissa bits reduce swamping -> False
@@ -27,9 +28,10 @@ WRONG = [
     (72, ["stride_ops_ratio", "2.247", "not 1.5×"]),
     (195, ["filters 64 → 128", "0.873 → 0.881"]),  # savings decrease as N increases -> True
     (208, ["False at", "n=5 → 5×5"]),  # QKᵀ is n×n: the False side of the conflict
+    (211, ["True at sources/cs242-systems-flashcards.txt:232", "d_model = 8 inputs"]),  # FFN neuron
 ]
 # Right claims the code confirms: (path, line).
-RIGHT = [(CS242, n) for n in (4, 7, 23, 33, 47, 62, 65, 71, 142, 167, 196, 203, 222, 246, 273, 274)] + [
+RIGHT = [(CS242, n) for n in (4, 7, 11, 23, 33, 47, 62, 65, 71, 142, 167, 196, 203, 222, 246, 273, 274)] + [
     ("sources/cs336-lecture-notes.md", 85),  # forward FLOPs 2 (# tokens)(# parameters)
     ("sources/cs336-lecture-notes.md", 91),  # backward FLOPs (2+2) ...
     ("sources/transformers-flashcards-export.txt", 98),  # d_k = 512/8 = 64

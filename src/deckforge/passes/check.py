@@ -384,6 +384,27 @@ def ring_vs_pairwise(m: re.Match, ctx: RuleContext) -> Verdict:
                    f"(2(N−1)/N), against {n - 1}·S for N−1 pairwise receives")
 
 
+def activation_lifetime(m: re.Match, ctx: RuleContext) -> Verdict:
+    lifetimes = ctx.snippets.fn("backprop-linear", "activation_lifetimes")(4)
+    deeper_longer = lifetimes[-1] > lifetimes[0]
+    return Verdict(deeper_longer, f"activation_lifetimes(4 layers) = {lifetimes} steps from layer 1 "
+                   "to 4: the first layer's input is stored longest (freed last in backward)")
+
+
+def ffn_neuron_inputs(m: re.Match, ctx: RuleContext) -> Verdict:
+    import numpy as np
+
+    ffn = ctx.snippets.fn("position-wise-ffn", "ffn")
+    rng = np.random.default_rng(0)
+    d_model, d_ff = 8, 32
+    w1, b1 = rng.standard_normal((d_model, d_ff)), np.zeros(d_ff)
+    w2, b2 = rng.standard_normal((d_ff, d_model)), np.zeros(d_model)
+    ok = [ffn(rng.standard_normal((n, d_model)), w1, b1, w2, b2).shape == (n, d_model) for n in (3, 17)]
+    return Verdict(False if all(ok) else True,
+                   f"ffn with W1 of shape {w1.shape} runs on n = 3 and n = 17 tokens alike: each hidden "
+                   f"neuron takes the d_model = {d_model} inputs of one token, not n")
+
+
 RULES: list[ClaimRule] = [
     ClaimRule("value scaling", "value-scaling", _VALUE_PAIRS, value_scaling, "["),
     ClaimRule("uniform quantization error vs bit width", "quantization-error-bound",
@@ -432,6 +453,10 @@ RULES: list[ClaimRule] = [
               _rx(r"\b(\d):(\d)\b.*?~?\s*(\d+(?:\.\d+)?)\s*(?:×|x|\$\\times\$)\s*speedup"), nm_speedup, "speedup"),
     ClaimRule("ring all-reduce vs pairwise", "ring-allreduce-traffic",
               _rx(r"ring/?(?:tree)? ?allreduce\W.*?not explicit n\s*[−-]\s*1 pairwise"), ring_vs_pairwise, "pairwise"),
+    ClaimRule("activation lifetimes in backprop", "backprop-linear",
+              _rx(r"deeper layer activations are kept longer"), activation_lifetime, "deeper"),
+    ClaimRule("feed-forward neuron inputs", "position-wise-ffn",
+              _rx(r"each neuron in a feed ?forward layer takes n inputs"), ffn_neuron_inputs, "neuron"),
     ClaimRule("KV cache per-token compute", "kv-cache-decode-cost",
               _rx(r"per-token compute from \$?o\(n\^2\)\$? to \$?o\(n\)"), kv_cache_per_token, "per-token"),
 ]
