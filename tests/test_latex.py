@@ -74,6 +74,17 @@ def test_an_invalid_formula_is_an_error_at_its_file_and_line(bad_project):
     assert "Roofline relation" in found[0].message
 
 
+def test_an_invalid_registry_formula_points_at_its_declaration(tmp_path):
+    from deckforge.latex import formula_diagnostics
+    from deckforge.model import Formula
+
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "fam.py").write_text('X = 1\nF = Formula(id="bad-one", latex="...")\n', "utf-8")
+    bad = Formula(id="bad-one", name="Bad", latex=r"\frac{a}{b", concept="x", module="snippets/fam.py")
+    (diag,) = formula_diagnostics(bad, tmp_path)
+    assert (diag.path, diag.line, diag.level, diag.code) == ("snippets/fam.py", 2, "error", "invalid-latex")
+
+
 def test_lint_and_build_report_it(bad_project, monkeypatch):
     from deckforge.cli import main
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pylatexenc.latexwalker import (
     LatexEnvironmentNode,
@@ -174,19 +175,31 @@ def card_diagnostics(card: Card) -> Iterator[Diagnostic]:
                              "fix the LaTeX in the note.", level="error")
 
 
-def formula_diagnostics(formula: Formula) -> Iterator[Diagnostic]:
+def declaration_line(root: Path | None, formula: Formula) -> int:
+    """The line of the snippet module that declares the formula's id (1 when unknown)."""
+    if root is None or not formula.module:
+        return 1
+    try:
+        lines = (root / formula.module).read_text("utf-8").splitlines()
+    except OSError:
+        return 1
+    quoted = (f'"{formula.id}"', f"'{formula.id}'")
+    return next((i for i, line in enumerate(lines, 1) if any(q in line for q in quoted)), 1)
+
+
+def formula_diagnostics(formula: Formula, root: Path | None = None) -> Iterator[Diagnostic]:
     for problem in check_math(formula.latex):
-        yield Diagnostic(formula.module or "snippets", 1, "invalid-latex",
+        yield Diagnostic(formula.module or "snippets", declaration_line(root, formula), "invalid-latex",
                          f"registry formula `{formula.id}`: {problem.message}; fix its `latex`.",
                          level="error")
 
 
-def graph_diagnostics(graph: KnowledgeGraph) -> list[Diagnostic]:
+def graph_diagnostics(graph: KnowledgeGraph, root: Path | None = None) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for card in graph.cards:
         diags.extend(card_diagnostics(card))
     for formula in graph.formulas:
-        diags.extend(formula_diagnostics(formula))
+        diags.extend(formula_diagnostics(formula, root))
     return _unique(diags)
 
 

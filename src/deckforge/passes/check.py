@@ -561,4 +561,4 @@ def check(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
         cards.append(checked)
         diags.extend(found)
     graph = graph.replace(cards=tuple(cards))
-    return graph.warn(*diags, *latex.graph_diagnostics(graph))
+    return graph.warn(*diags, *latex.graph_diagnostics(graph, ctx.config.root))
