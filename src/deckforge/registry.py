@@ -32,10 +32,7 @@ def load_registry(snippets_dir: Path) -> Registry:
     """Import every module of the `snippets` package in `snippets_dir` and collect declarations."""
     if not (snippets_dir / "__init__.py").is_file():
         return Registry()
-    parent = str(snippets_dir.parent.resolve())
-    if parent not in sys.path:
-        sys.path.insert(0, parent)
-    package = importlib.import_module(snippets_dir.name)
+    package = _import_package(snippets_dir)
     formulas: list[Formula] = []
     concepts: list[Concept] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
@@ -50,3 +47,21 @@ def load_registry(snippets_dir: Path) -> Registry:
         formulas=tuple(sorted(formulas, key=lambda f: f.id)),
         concepts=tuple(sorted(concepts, key=lambda c: c.id)),
     )
+
+
+def _import_package(snippets_dir: Path):
+    """Import `snippets_dir` as a package, also when another project's `snippets` package was
+    imported earlier in this process (`deckforge diff` builds two revisions in one process):
+    a cached package of another folder is dropped with its modules, or the second build would
+    silently use the first one's registry."""
+    name, folder = snippets_dir.name, snippets_dir.resolve()
+    cached = sys.modules.get(name)
+    if cached is not None and [Path(p).resolve() for p in getattr(cached, "__path__", ())] != [folder]:
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[module]
+    parent = str(folder.parent)
+    if parent in sys.path:
+        sys.path.remove(parent)
+    sys.path.insert(0, parent)
+    importlib.invalidate_caches()
+    return importlib.import_module(name)
