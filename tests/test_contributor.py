@@ -86,7 +86,7 @@ def test_diff_reports_exactly_the_edited_card_with_its_guid_kept(project):
     old = json.loads((project / "build-old/graph.json").read_text("utf-8"))
     changed = next(c for c in old["cards"] if c["id"] == result["changed"][0]["id"])
     assert changed["guid"] == result["changed"][0]["guid"]
-    assert "Pointwise 1×1 role in DSC" in changed["question"]
+    assert changed["question"].startswith("Pointwise") and "role in DSC" in changed["question"]
 
 
 def test_diff_against_a_git_revision_reports_a_removed_card(project):
@@ -122,10 +122,12 @@ def test_contributing_walkthrough_ends_in_an_update_of_the_users_note(project, t
     published = tmp_path / "published.apkg"
     shutil.copy(apkg, published)
     graph = json.loads((project / "build/graph.json").read_text("utf-8"))
-    card = next(c for c in graph["cards"] if "Pointwise 1×1 role in DSC" in c["question"])
+    card = next(c for c in graph["cards"] if c["question"].startswith("Pointwise")
+                and "role in DSC" in c["question"])
     col = Collection(str(tmp_path / "user.anki2"))
     import_into(col, published)
-    note_id = col.find_notes(f"guid:{card['guid']}")[0]
+    # GUIDs hold characters that Anki's search syntax treats specially: compare them directly.
+    note_id = next(n for n in col.find_notes("") if col.get_note(n).guid == card["guid"])
     anki_card = col.get_note(note_id).cards()[0]
     review = col.get_card(anki_card.id)
     review.start_timer()
@@ -147,7 +149,7 @@ def test_contributing_walkthrough_ends_in_an_update_of_the_users_note(project, t
     # Step 4: rebuild and look at the card-level diff.
     assert deckforge("build", "--no-site", cwd=project).returncode == 0
     proc = deckforge("diff", "HEAD", ".", cwd=project)
-    assert "Pointwise 1×1 role in DSC" in proc.stdout.split("### Changed")[1], proc.stdout
+    assert "role in DSC" in proc.stdout.split("### Changed")[1], proc.stdout
     assert "1 changed, 0 added, 0 removed" in proc.stdout and "lost their GUID" not in proc.stdout
     # Step 5: the lock changed with the note (the contributor commits both).
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True,
