@@ -97,7 +97,10 @@ _VALUE_PAIRS = _rx(r"w\s*=\s*\[([^\]]+)\]" + _ARROW + r"\[([^\]]+)\]")
 def _scaling_range(ctx: RuleContext) -> tuple[float, float, int, int] | None:
     """The [MIN, MAX] the value-scaling items share: the notes never state it, so take the
     range that the most (x, x') pairs across all such items agree with (each candidate from
-    two pairs of one item), rounded to integers when they are that close."""
+    two pairs of one item), rounded to integers when they are that close. Candidates are
+    deduplicated and scored in one vectorized call each, so many items stay cheap."""
+    import numpy as np
+
     if "scaling" in ctx.memo:
         return ctx.memo["scaling"]
     pairs_by_card = []
@@ -109,7 +112,9 @@ def _scaling_range(ctx: RuleContext) -> tuple[float, float, int, int] | None:
                 pairs_by_card.append(list(zip(xs, ys, strict=True)))
     scale = ctx.snippets.fn("value-scaling", "scale_to_unit")
     everything = [p for pairs in pairs_by_card for p in pairs]
-    best = None
+    all_x = np.array([x for x, _ in everything], dtype=float)
+    all_y = np.array([y for _, y in everything], dtype=float)
+    candidates: dict[tuple[float, float], None] = {}
     for pairs in pairs_by_card:
         for (x1, y1), (x2, y2) in zip(pairs, pairs[1:], strict=False):
             if x1 == x2 or y1 == y2:
@@ -117,10 +122,14 @@ def _scaling_range(ctx: RuleContext) -> tuple[float, float, int, int] | None:
             a = (y2 - y1) / (x2 - x1)  # x' = a x + b  <=>  MIN = (-1 - b) / a, MAX = (1 - b) / a
             b = y1 - a * x1
             lo, hi = (-1 - b) / a, (1 - b) / a
-            lo, hi = (round(lo) if abs(lo - round(lo)) < 0.5 else lo), (round(hi) if abs(hi - round(hi)) < 0.5 else hi)
-            agree = sum(abs(float(scale(x, lo, hi)) - y) <= 0.0015 for x, y in everything)
-            if best is None or agree > best[2]:
-                best = (lo, hi, agree, len(everything))
+            near = 0.005 * abs(hi - lo)  # the quiz values have 3 decimals: MIN/MAX are that fuzzy
+            lo, hi = (round(v) if abs(v - round(v)) <= near else round(v, 6) for v in (lo, hi))
+            candidates[(lo, hi)] = None
+    best = None
+    for lo, hi in candidates:
+        agree = int(np.sum(np.abs(scale(all_x, lo, hi) - all_y) <= 0.0015))
+        if best is None or agree > best[2]:
+            best = (lo, hi, agree, len(everything))
     ctx.memo["scaling"] = best
     return best
 
