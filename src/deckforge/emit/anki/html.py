@@ -92,10 +92,10 @@ def _no_templates(html: str) -> str:
 
 
 def plain_lines(text: str) -> str | None:
-    """Several plain lines: one paragraph with `<br>` breaks (markdown-it with breaks=True)."""
+    """Several plain lines: one paragraph with `<br />` breaks (markdown-it with breaks=True)."""
     lines = text.split("\n")
     if all(line and is_plain(line) for line in lines):
-        return _no_templates("<p>" + "<br>\n".join(map(escape, lines)) + "</p>")
+        return _no_templates("<p>" + "<br />\n".join(map(escape, lines)) + "</p>")
     return None
 
 
