@@ -1,4 +1,4 @@
-"""Formula linking at scale: repair (link + fill) and check over a generated 100k-card corpus.
+"""Formula linking at scale: repair, claim checks and LaTeX validation over 100k cards.
 
 `python -m benchmarks formula_match [N]` prints the time to compile the matcher, to run the
 repair pass and the claim checks over N cards (default 100,000) made from the real notes'
@@ -38,6 +38,7 @@ def corpus(n: int):
 
 
 def main(argv: list[str]) -> int:
+    from deckforge import latex
     from deckforge.formula_match import FormulaMatcher
     from deckforge.model import KnowledgeGraph
     from deckforge.passes.check import RuleContext, Snippets, check_card
@@ -55,10 +56,13 @@ def main(argv: list[str]) -> int:
     ctx = RuleContext(Snippets(registry), KnowledgeGraph(cards=tuple(repaired)))
     checked = [check_card(c, ctx)[0] for c in repaired]
     t3 = time.perf_counter()
+    invalid = latex.graph_diagnostics(KnowledgeGraph(cards=tuple(checked)))
+    t4 = time.perf_counter()
     linked = sum(bool(c.formulas) for c in checked)
     print(f"cards: {n:,}  aliases: {len(matcher.phrase_to):,}  formulas: {len(registry.formulas)}")
     print(f"compile matcher: {1000 * (t1 - t0):.1f} ms")
     print(f"repair (link + fill): {t2 - t1:.2f} s  ({n / (t2 - t1):,.0f} cards/s)")
     print(f"check (claim rules): {t3 - t2:.2f} s  ({n / (t3 - t2):,.0f} cards/s)")
+    print(f"LaTeX validation: {t4 - t3:.2f} s  ({n / (t4 - t3):,.0f} cards/s, {len(invalid)} invalid)")
     print(f"linked: {linked:,} ({100 * linked / n:.1f}%)")
     return 0
