@@ -51,29 +51,41 @@ LINKS = """() => Array.from(document.querySelectorAll('article a[href], .md-side
                           a => new URL(a.getAttribute('href'), document.baseURI).href)"""
 
 
-@pytest.fixture(scope="module")
-def site(bundled_build, tmp_path_factory) -> Path:
-    from deckforge.emit.site import build_site
-
-    out = tmp_path_factory.mktemp("site-browser")
-    for apkg in bundled_build.config.out_dir.glob("*.apkg"):
-        shutil.copy(apkg, out / apkg.name)
-    return build_site(bundled_build.graph, replace(bundled_build.config, out_dir=out), strict=True)
-
-
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output readable
         pass
 
 
 @pytest.fixture(scope="module")
-def server(site):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+def served(bundled_build, tmp_path_factory):
+    """(site folder, base URL). The port is bound first: the site is built with that URL as
+    site_url, as `mkdocs serve` does, because Material's instant navigation only handles
+    links that match the sitemap's URLs (host, port and path)."""
+    from deckforge.emit.site import build_site
+
+    out = tmp_path_factory.mktemp("site-browser")
+    for apkg in bundled_build.config.out_dir.glob("*.apkg"):
+        shutil.copy(apkg, out / apkg.name)
+    site_dir = out / "site"
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_dir)))
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    site = build_site(bundled_build.graph, replace(bundled_build.config, out_dir=out), strict=True, site_url=base)
+    assert site == site_dir
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield site, base
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(served) -> Path:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def server(served) -> str:
+    return served[1]
 
 
 @pytest.fixture(scope="module")
@@ -212,26 +224,35 @@ def test_instant_navigation_retypesets_math(browser, server, site):
         visit.close()
 
 
-SHOTS = {"home": "", "concept": "concepts/roofline/", "quality": "quality/"}
+# name -> (page, element to scroll to or None, viewports, colour scheme)
+SHOTS = {
+    "home": ("", None, ("desktop", "phone"), "light"),
+    "concept": ("concepts/roofline/", None, ("desktop",), "light"),
+    "concept-formula": ("concepts/roofline/", "#formulas", ("phone",), "light"),
+    "concept-gpu": ("concepts/roofline/", "#measured-on-a-gpu", ("desktop", "phone"), "light"),
+    "quality": ("quality/", None, ("desktop", "phone"), "light"),
+    "graph": ("graph/", None, ("desktop",), "light"),
+}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 
 
 def test_screenshots(browser, server, site):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     lectures = sorted(p for p in page_urls(site) if p.startswith("lectures/") and p != "lectures/")
-    shots = {**SHOTS, "lecture-dark": lectures[min(3, len(lectures) - 1)]}
+    shots = {**SHOTS, "lecture-dark": (lectures[min(3, len(lectures) - 1)], "details summary", ("desktop",), "dark")}
     written = []
-    for name, path in shots.items():
-        for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            if name == "lecture-dark" and label == "phone":
-                continue
-            scheme = "dark" if name.endswith("dark") else "light"
-            visit = Visit(browser, server + path, viewport=viewport, color_scheme=scheme)
+    for name, (path, target, viewports, scheme) in shots.items():
+        for label in viewports:
+            visit = Visit(browser, server + path, viewport=VIEWPORTS[label], color_scheme=scheme)
             try:
-                if name == "lecture-dark":  # show a turned flashcard
-                    visit.page.click("details summary")
-                visit.page.wait_for_timeout(200)
+                page = visit.page
+                if target == "details summary":  # a turned flashcard
+                    page.click(target)
+                elif target and page.query_selector(target):
+                    page.eval_on_selector(target, "el => el.scrollIntoView()")
+                page.wait_for_timeout(300)
                 out = ARTIFACTS / f"{name}-{label}.png"
-                visit.page.screenshot(path=str(out), full_page=False)
+                page.screenshot(path=str(out), full_page=False)
                 written.append(out)
                 assert not visit.errors and not visit.failed, (path, visit.errors, visit.failed)
             finally:

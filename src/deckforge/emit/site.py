@@ -190,22 +190,26 @@ def run_mkdocs(mk) -> list[Diagnostic]:
     return problems
 
 
-def load_mkdocs_config(base: Path, site_dir: Path):
+def load_mkdocs_config(base: Path, site_dir: Path, site_url: str | None = None):
     from mkdocs.config import load_config
 
-    return load_config(config_file=str(base / "mkdocs.yml"), site_dir=str(site_dir), strict=False)
+    return load_config(config_file=str(base / "mkdocs.yml"), site_dir=str(site_dir), strict=False,
+                       site_url=site_url)
 
 
-def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True) -> Path:
+def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
+               site_url: str | None = None) -> Path:
     """Stage the pages and build the site into `<out>/site/`; returns that folder.
 
+    `site_url` overrides mkdocs.yml's for a local preview: Material's instant navigation only
+    takes over links whose URL matches the sitemap's, host, port and path included.
     Raises SiteBuildError (after writing the site) when strict and anything was reported.
     """
     base = site_base(config)
     staging = config.out_dir / STAGING
     site_dir = config.out_dir / SITE
     generated = stage(graph, config, base / "docs", staging)
-    mk = load_mkdocs_config(base, site_dir)
+    mk = load_mkdocs_config(base, site_dir, site_url)
     configure(mk, config, staging, generated)
     problems = generated.problems + run_mkdocs(mk)
     if strict and problems:

@@ -99,7 +99,7 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
     """One plot spec -> SVG bytes (None when there is nothing numeric to draw)."""
     import matplotlib
     from matplotlib.figure import Figure
-    from matplotlib.ticker import EngFormatter, NullFormatter
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     rows = [r for r in data.get("rows", []) if isinstance(r, dict)]
     x_key, ys = spec.get("x"), spec.get("y") or []
@@ -147,7 +147,11 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
             ax.set_xscale("log")
         if spec.get("logy"):
             ax.set_yscale("log")
-        for axis in (ax.yaxis,) if categories else (ax.xaxis, ax.yaxis):
+        for axis, log in ((ax.xaxis, spec.get("logx") and not categories), (ax.yaxis, spec.get("logy"))):
+            if categories and axis is ax.xaxis:
+                continue
+            if log:  # 1-2-5 ticks: a log axis spanning less than a decade still gets labels
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(EngFormatter(sep=" "))
             axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(str(spec.get("xlabel") or labels.get(x_key, x_key)))
@@ -160,7 +164,7 @@ def plot_svg(data: dict, spec: dict) -> bytes | None:
     return buf.getvalue()
 
 
-PLOT_VERSION = "1"  # bump when plot_svg draws differently: invalidates the plot cache
+PLOT_VERSION = "2"  # bump when plot_svg draws differently: invalidates the plot cache
 
 
 def cached_plot(data: dict, spec: dict, cache_dir: Path | None, memo: dict) -> bytes | None:
