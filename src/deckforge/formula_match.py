@@ -29,27 +29,30 @@ from deckforge.registry import Registry
 # compact(): one spelling for LaTeX, Unicode and PDF-mangled math
 
 
-_LATEX_SYMBOLS = [
-    (r"\\(?:cdot|ast|times|bullet)(?![a-zA-Z])", "*"),
-    (r"\\(?:approx|simeq|sim)(?![a-zA-Z])", "~"),
-    (r"\\(?:top|intercal|mathsf\{T\})(?![a-zA-Z])", "T"),
-    (r"\\(?:mid|vert)(?![a-zA-Z])", "|"),
-    (r"\\(?:in)(?![a-zA-Z])", "∈"),
-    (r"\\(?:sum)(?![a-zA-Z])", "sum"),
-    (r"\\(?:sqrt)(?![a-zA-Z])", "sqrt"),
-    (r"\\(?:ldots|dots|cdots)(?![a-zA-Z])", "…"),
-    (r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])", ""),
-    (r"\\(?:mathrm|text|operatorname|mathbf|mathit|boldsymbol|mathbb|mathcal|frac|dfrac|tfrac"
-     r"|quad|qquad|displaystyle|textstyle|limits)(?![a-zA-Z])", ""),
-    (r"\\[,;:!> ]", ""),
-]
-_LATEX_SYMBOLS = [(re.compile(p), r) for p, r in _LATEX_SYMBOLS]
-_GREEK = {
+def _commands(names: str, to: str) -> dict[str, str]:
+    return dict.fromkeys(names.split(), to)
+
+
+# What each LaTeX command becomes in compact() text; other commands keep their name.
+_COMMAND_TO = {
+    **_commands("cdot ast times bullet", "*"), **_commands("approx simeq sim", "~"),
+    **_commands("top intercal", "T"), **_commands("mid vert", "|"), "in": "∈", "sum": "sum",
+    "sqrt": "sqrt", **_commands("ldots dots cdots", "…"),
+    **_commands("left right big Big bigg Bigg bigl bigr Bigl Bigr", ""),
+    **_commands("mathrm text operatorname mathbf mathit mathsf boldsymbol mathbb mathcal frac dfrac"
+                " tfrac quad qquad displaystyle textstyle limits", ""),
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "nabla": "∇",
     "Delta": "δ", "partial": "∂", "pi": "π", "phi": "φ", "rho": "ρ", "omega": "ω",
 }
-_GREEK_RE = re.compile(r"\\(" + "|".join(sorted(_GREEK, key=len, reverse=True)) + r")(?![a-zA-Z])")
+_COMMAND = re.compile(r"\\([a-zA-Z]+)|\\[,;:!> ]")
+
+
+def _command(m: re.Match) -> str:
+    name = m.group(1)
+    return "" if name is None else _COMMAND_TO.get(name, name)
+
+
 _UNICODE = str.maketrans({
     "⋅": "*", "·": "*", "×": "*", "∗": "*", "−": "-", "–": "-", "—": "-", "≈": "~", "∼": "~",
     "∑": "Σ", "⊤": "T", "ᵀ": "T", "∣": "|", "√": "√", "ϵ": "ε", "∆": "δ", "Δ": "δ",
@@ -61,9 +64,7 @@ def compact(text: str) -> str:
     """Case-folded, whitespace-free form where `\\frac{QK^\\top}{\\sqrt{d_k}}`, `QKᵀ/√d_k`
     and the mangled `dkQKT` differ only in order, and subscripts/superscripts are flattened."""
     if "\\" in text:
-        text = _GREEK_RE.sub(lambda m: _GREEK[m.group(1)], text)
-        for pattern, repl in _LATEX_SYMBOLS:
-            text = pattern.sub(repl, text)
+        text = _COMMAND.sub(_command, text)
     text = unicodedata.normalize("NFKC", text.translate(_UNICODE)).replace("Σ", "sum")
     text = text.replace("√", "sqrt").replace("∑", "sum")
     return _DROP.sub("", text).casefold()
