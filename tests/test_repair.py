@@ -12,7 +12,7 @@ from deckforge.config import load_config
 from deckforge.formula_match import FINGERPRINTS, FormulaMatcher, compact, phrase_key
 from deckforge.model import Card, SourceSpan
 from deckforge.passes import Context, passes
-from deckforge.passes.repair import answer_is_missing, generic_garble, repair_card
+from deckforge.passes.repair import answer_is_missing, garbled_lines, generic_garble, repair_card
 from deckforge.pipeline import build_graph, read_sources
 from deckforge.registry import load_registry
 
@@ -50,6 +50,12 @@ GARBLED = [
     (EXPORT, 114, "sinusoidal-positional-encoding", "sin(100002i/dmodelpos)", "Rationale"),
     (EXPORT, 130, "transformer-lr-schedule", "min(step_num−0.5", "The schedule increases"),
     (EXPORT, 160, "layer-norm", "μ=d1∑i=1dxi", None),
+    # sub/superscripts flattened (no LaTeX markup left on the line)
+    (EXPORT, 107, "position-wise-ffn", "FFN(x)=max(0,xW1+b1)W2+b2", "It consists of two linear"),
+    (EXPORT, 142, "lm-head", "p(yt+1∣y1:t)=softmax(htU)", "This produces a valid"),
+    (EXPORT, 166, "pre-norm-block", "hi=ti5+ti3", None),
+    (EXPORT, 172, "qkv-projections", "Q=XWQ[Shape:N×dk]", "Embeddings for N input tokens"),
+    (EXPORT, 177, "attention-scores", "Scores=QKT", "This operation evaluates"),
 ]
 
 
@@ -153,12 +159,17 @@ def test_no_registry_match_means_needs_review_never_a_guess(registry):
     assert card.answer == garbled and card.has_flag("needs-review") and not card.has_flag("repaired")
 
 
+def test_generic_garble_signs_never_fire_on_prose():
+    assert generic_garble("Attn(q,(k1:m,v1:m))=i=1∑mαi(q,k1:m)vi∈Rv")
+    for prose in ("The sum ∑ of all terms", "x ∈ [MIN, MAX]", "logarithmic (log) scale", "(NNc) αN"):
+        assert not generic_garble(prose)
+
+
 def test_text_answers_without_math_are_never_replaced(stages, registry):
     matcher = FormulaMatcher.from_registry(registry)
     for card in stages["cards"].cards:
         if card.answer.strip() and not answer_is_missing(card.answer):
-            if not any(generic_garble(line) or any(h.mangled for h in matcher.fingerprint_hits(line))
-                       for line in card.answer.splitlines()):
+            if not garbled_lines(card.answer, matcher):
                 assert repair_card(card, matcher, registry).answer == card.answer
 
 

@@ -80,6 +80,9 @@ class Fingerprint:
     pattern: str
     example: str  # a spelling from the notes it must match (pinned by tests)
     mangled: bool = True  # the pattern only matches a spelling that lost its math structure
+    # Matches LaTeX and flattened spellings alike (`xW_1` and `xW1` compact the same): the line
+    # counts as mangled when it carries no LaTeX markup at all.
+    flat: bool = False
 
 
 FINGERPRINTS: list[Fingerprint] = [
@@ -108,6 +111,15 @@ FINGERPRINTS: list[Fingerprint] = [
     # Kaplan scaling laws: (N_c/N)^{α_N} printed as (NNc)αN
     Fingerprint("kaplan-power-laws", r"l\(n\)~\(nnc\)αn|l\(c\)~\(ccc\)αc|l\(d\)~\(ddc\)αd",
                 "Parameters: L(N)≈(NNc)αN;Compute: L(C)≈(CCc)αC;Data: L(D)≈(DDc)αD"),
+    # Transformer block, sub/superscripts flattened by the export
+    Fingerprint("position-wise-ffn", r"ffn\(x\)=max\(0,xw1\+b1\)w2\+b2",
+                "FFN(x)=max(0,xW1+b1)W2+b2", mangled=False, flat=True),
+    Fingerprint("lm-head", r"p\(yt\+1\|y1:t\)=softmax\(htu\)", "p(yt+1∣y1:t)=softmax(htU)",
+                mangled=False, flat=True),
+    Fingerprint("qkv-projections", r"(?:q=xwq|k=xwk|v=xwv)\[shape:n\*d[kv]\]",
+                "Q=XWQ[Shape:N×dk]", mangled=False, flat=True),
+    Fingerprint("attention-scores", r"scores=qkt$", "Scores=QKT", mangled=False, flat=True),
+    Fingerprint("pre-norm-block", r"hi=ti5\+ti3", "6. hi=ti5+ti3 (Second Residual Connection)"),
     # Normalization: the four LayerNorm steps of the export, each mangled
     Fingerprint("layer-norm", r"μ=d1sumi=1dxi", "1. Mean (μ): μ=d1∑i=1dxi"),
     Fingerprint("layer-norm", r"σ=d1sumi=1d\(xi-μ\)2", "2. Standard Deviation (σ): σ=d1∑i=1d(xi−μ)2"),
@@ -179,6 +191,7 @@ class Hit:
     start: int = 0
     end: int = 0
     mangled: bool = False  # a fingerprint of a mangled spelling matched
+    flat: bool = False  # a fingerprint that also matches a flattened spelling matched
 
 
 @dataclass
@@ -248,7 +261,7 @@ class FormulaMatcher:
         comp = compact(text)
         if not self.any_fingerprint.search(comp):
             return []
-        return [Hit(fp.formula, "fingerprint", m.group(0), m.start(), m.end(), fp.mangled)
+        return [Hit(fp.formula, "fingerprint", m.group(0), m.start(), m.end(), fp.mangled, fp.flat)
                 for pattern, fp in self.fingerprints for m in pattern.finditer(comp)]
 
     # -- decisions --------------------------------------------------------------------------

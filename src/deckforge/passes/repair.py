@@ -86,12 +86,16 @@ class GarbledLine:
     hit: Hit | None  # the fingerprint that names its formula, if any
 
 
+_MARKUP = re.compile(r"[\\$_^{]")  # any LaTeX markup: the line did not lose its structure
+
+
 def garbled_lines(answer: str, matcher: FormulaMatcher) -> list[GarbledLine]:
     found = []
     for i, line in enumerate(answer.splitlines()):
         if not _RELATION.search(line):
             continue  # every mangled formula line holds a relation (=, ≈, ∈); skip prose fast
-        mangled = [h for h in matcher.fingerprint_hits(line) if h.mangled]
+        flat = not _MARKUP.search(line)
+        mangled = [h for h in matcher.fingerprint_hits(line) if h.mangled or (h.flat and flat)]
         if mangled:
             found.append(GarbledLine(i, mangled[0]))
         elif generic_garble(line):
