@@ -414,6 +414,17 @@ def ffn_neuron_inputs(m: re.Match, ctx: RuleContext) -> Verdict:
                    f"neuron takes the d_model = {d_model} inputs of one token, not n")
 
 
+def kl_zero_iff_equal(m: re.Match, ctx: RuleContext) -> Verdict:
+    import numpy as np
+
+    kl = ctx.snippets.fn("kl-divergence", "kl_divergence")
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.4, 0.2])
+    same, differ = float(kl(p, p)), float(kl(p, q))
+    return Verdict(abs(same) < 1e-12 and differ > 0,
+                   f"kl_divergence(P, P) = {same:g} and kl_divergence(P, Q) = {differ:.4f} > 0 "
+                   "for P = [0.5, 0.3, 0.2], Q = [0.4, 0.4, 0.2]")
+
+
 RULES: list[ClaimRule] = [
     ClaimRule("value scaling", "value-scaling", _VALUE_PAIRS, value_scaling, "["),
     ClaimRule("uniform quantization error vs bit width", "quantization-error-bound",
@@ -466,6 +477,8 @@ RULES: list[ClaimRule] = [
               _rx(r"deeper layer activations are kept longer"), activation_lifetime, "deeper"),
     ClaimRule("feed-forward neuron inputs", "position-wise-ffn",
               _rx(r"each neuron in a feed ?forward layer takes n inputs"), ffn_neuron_inputs, "neuron"),
+    ClaimRule("KL divergence is zero only for equal distributions", "kl-divergence",
+              _rx(r"if p\(x\)\s*=\s*q\(x\) for all x\s*,?\s*then the kl divergence equals 0"), kl_zero_iff_equal, "kl"),
     ClaimRule("KV cache per-token compute", "kv-cache-decode-cost",
               _rx(r"per-token compute from \$?o\(n\^2\)\$? to \$?o\(n\)"), kv_cache_per_token, "per-token"),
 ]
