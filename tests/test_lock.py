@@ -211,3 +211,10 @@ def test_build_with_a_corrupt_lock_fails_loudly_and_keeps_the_lock(tmp_path):
     assert report.exit_code(strict=False) == 1
     assert lock.read_bytes() == before
     assert not (project / "build2" / "deckforge.apkg").exists()
+
+
+def test_guid_for_is_genankis():
+    import genanki
+
+    for values in (("c0123456789ab",), ("c0123456789ab", 1), ("x",), ("",)):
+        assert lockfile.guid_for(*values) == genanki.guid_for(*values)

@@ -22,6 +22,7 @@ entries are used and the original is copied to `deckforge.lock.bak` before it is
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ HEADER = (
 )
 _HASH = re.compile(r"[0-9a-f]{8,64}|-")
 _WS = re.compile(r"\s+")
+_BASE91 = "".join(genanki.util.BASE91_TABLE)
 
 
 @dataclass
@@ -107,12 +109,23 @@ def build_clock() -> int:
     return int(epoch) if epoch.isdigit() else int(time.time())
 
 
+def guid_for(*values: object) -> str:
+    """genanki.guid_for, same output (a test pins it), about twice as fast: 100,000 new cards
+    spend a noticeable part of a fresh build here."""
+    digest = hashlib.sha256("__".join(map(str, values)).encode("utf-8")).digest()
+    number, out = int.from_bytes(digest[:8], "big"), []
+    while number:
+        number, digit = divmod(number, 91)
+        out.append(_BASE91[digit])
+    return "".join(reversed(out))
+
+
 def fresh_guid(card_id: str, taken: set[str]) -> str:
     """A GUID derived from the id (deterministic), salted if an older card already holds it."""
-    guid, salt = genanki.guid_for(card_id), 0
+    guid, salt = guid_for(card_id), 0
     while guid in taken:
         salt += 1
-        guid = genanki.guid_for(card_id, salt)
+        guid = guid_for(card_id, salt)
     return guid
 
 

@@ -88,6 +88,10 @@ def content_hash(spec: NoteSpec) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def _embeds_images(card: Card) -> bool:
+    return any("![" in text for text in (card.question, card.answer, card.extra, *card.options))
+
+
 def _specs(graph: KnowledgeGraph, config, media: Media) -> list[NoteSpec]:
     specs = []
     seen: set[str] = set()
@@ -95,7 +99,8 @@ def _specs(graph: KnowledgeGraph, config, media: Media) -> list[NoteSpec]:
         if card.guid in seen:  # the lock gives one GUID per card; never emit a GUID twice
             continue
         seen.add(card.guid)
-        specs.append(note_spec(card, config.deck_name, config.source_url, media.resolver(card)))
+        specs.append(note_spec(card, config.deck_name, config.source_url,
+                               media.resolver(card) if _embeds_images(card) else None))
     return specs
 
 
@@ -115,10 +120,11 @@ def build_rows(graph: KnowledgeGraph, config, lock: Lock | None, media: Media
         mtime = lock.stamp(NOTETYPE_PREFIX + key, nt.digest(), guid=str(nt.model.model_id),
                            question=nt.model.name) if lock else clock
         models[nt.model.model_id] = (nt.model, mtime)
+    model_ids = {key: nt.model.model_id for key, nt in types.items()}
     rows = []
     for due, spec in enumerate(_specs(graph, config, media)):
         mtime = lock.stamp(spec.card_id, content_hash(spec)) if lock else clock
-        rows.append(NoteRow(spec.guid, types[spec.note_type].model.model_id, spec.deck,
+        rows.append(NoteRow(spec.guid, model_ids[spec.note_type], spec.deck,
                             spec.fields, spec.tags, mtime, _ords(spec), due))
     return rows, models
 

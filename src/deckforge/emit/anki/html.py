@@ -27,9 +27,7 @@ ImageResolver = Callable[[str], "str | None"]
 _PLAIN_CHARS = r"[^\\`*_<$\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _PLAIN = re.compile(rf"[A-Za-z(\"']{_PLAIN_CHARS}*")
 _PIECE = re.compile(rf"{_PLAIN_CHARS}*")
-_TRAPS = r"\]\(|\[\[|!\[|&#?\w+;"  # inline link, wikilink/embed, image, entity
-_NOT_PLAIN = re.compile(_TRAPS + r"|\s$")
-_NOT_PIECE = re.compile(_TRAPS)
+_TRAPS = re.compile(r"\]\(|\[\[|!\[|&#?\w+;")  # inline link, wikilink/embed, image, entity
 _MATH_SPLIT = re.compile(r"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$)")
 _EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
 _WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
@@ -83,8 +81,13 @@ def _parser() -> MarkdownIt:
 _MD = _parser()
 
 
+def _has_trap(text: str) -> bool:
+    return ("[" in text or "&" in text) and _TRAPS.search(text) is not None
+
+
 def is_plain(text: str) -> bool:
-    return bool(_PLAIN.fullmatch(text)) and not _NOT_PLAIN.search(text)
+    return (_PLAIN.fullmatch(text) is not None and not text[-1].isspace()
+            and not _has_trap(text))
 
 
 def _no_templates(html: str) -> str:
@@ -109,7 +112,7 @@ def plain_with_math(text: str) -> str | None:
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 0:
-            if not _PIECE.fullmatch(part) or _NOT_PIECE.search(part):
+            if _PIECE.fullmatch(part) is None or _has_trap(part):
                 return None
             out.append(escape(part))
         elif part.startswith("$$"):
