@@ -154,12 +154,12 @@ def phrase_key(text: str) -> str:
 # A short one-word alias ("clip", "lora", "dsc") is an acronym: it counts only where the text
 # writes it as one (CLIP, LoRA, DSC: two capitals), never the word "Clip the input x".
 _ACRONYM = re.compile(r"[a-z]{2,5}")
-_TOKEN = re.compile(r"\w+")
+_CAPITALISED = re.compile(r"\b[^\W_]*[A-Z][^\W_]*[A-Z][^\W_]*\b")  # a word with two capitals
 
 
-def _written_as_acronym(text: str, phrase: str) -> bool:
-    return any(tok.casefold() == phrase and sum(ch.isupper() for ch in tok) >= 2
-               for tok in _TOKEN.findall(text))
+def acronyms_in(text: str) -> set[str]:
+    """The words of `text` written with at least two capitals, case-folded (CLIP, LoRA, DSC)."""
+    return {tok.casefold() for tok in _CAPITALISED.findall(text)}
 
 
 def _trie_regex(phrases: Iterable[str]) -> str:
@@ -247,10 +247,12 @@ class FormulaMatcher:
         kept = [s for s in spans
                 if not any(o is not s and o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0])
                            for o in spans)]
-        hits = []
+        hits, acronyms = [], None
         for start, end, phrase in kept:
-            if _ACRONYM.fullmatch(phrase) and not _written_as_acronym(text, phrase):
-                continue
+            if _ACRONYM.fullmatch(phrase):
+                acronyms = acronyms_in(text) if acronyms is None else acronyms
+                if phrase not in acronyms:
+                    continue
             formula, via = self.phrase_to[phrase]
             hits.append(Hit(formula, via, phrase, start, end))
         return hits

@@ -44,6 +44,9 @@ _SPAN = re.compile(
 _LONE_DOLLAR = re.compile(r"(?<!\\)\$")
 
 
+MAX_SPAN = 5000  # longer "formulas" are a delimiter left open, not math; never parsed
+
+
 @dataclass(frozen=True)
 class MathSpan:
     text: str  # the content between the delimiters
@@ -128,6 +131,10 @@ def check_field(text: str) -> list[LatexProblem]:
     spans, problems = math_spans(text)
     for span in spans:
         inner_offset = span.start + len(span.delimiter)
+        if len(span.text) > MAX_SPAN:
+            problems.append(LatexProblem(f"a {len(span.text):,}-character math span: probably a `$` "
+                                         "left open far above; close it", span.start))
+            continue
         problems.extend(
             LatexProblem(p.message, inner_offset + p.offset) for p in check_math(span.text)
         )
