@@ -36,6 +36,7 @@ def test_every_registry_formula_parses():
     (r"$$\begin{foo} a \end{foo}$$", "unknown environment `foo`"),
     (r"$\left( x$", "`\\left`"),
     (r"costs $x and more", "unmatched `$`"),
+    ("$" + "x + " * 2000 + "$", "left open"),
 ])
 def test_invalid_latex_is_found(field, message):
     problems = check_field(field)
