@@ -152,6 +152,10 @@ def repair_garbled(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
                               "and no registry formula matches it; rewrite it as LaTeX, or add "
                               "the formula (or a fingerprint) to the registry.")
     runs = _formula_runs(lines, set(by_line))
+    formula_of = {run: next(by_line[j] for j in run if j in by_line) for run in set(runs.values())}
+    # One display block per formula, where its last run was: prose between two runs of one
+    # formula ("Where the weights are …:") then still leads into the formula.
+    last_run = {f: max(r for r, g in formula_of.items() if g == f) for f in formula_of.values()}
     out: list[str] = []
     placed: list[str] = []
     for i, line in enumerate(lines):
@@ -159,8 +163,8 @@ def repair_garbled(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
         if run is None:
             out.append(line)
             continue
-        formula_id = next(by_line[j] for j in run if j in by_line)
-        if i == run[0] and formula_id not in placed:
+        formula_id = formula_of[run]
+        if i == run[0] and run == last_run[formula_id]:
             out.append(_display(registry.formula(formula_id).latex))
             placed.append(formula_id)
     replaced = [lines[i].strip() for i in sorted(by_line)]
