@@ -106,7 +106,7 @@ def test_card_screenshot(side, width, mode, server, anki_card, browser):
     (root / f"{name}.html").write_text(PAGE.format(mode=MODES[mode],
                                                    card=question if side == "front" else answer),
                                        "utf-8")
-    page = browser.new_page(viewport={"width": WIDTHS[width], "height": 700})
+    page = browser.new_page(viewport={"width": WIDTHS[width], "height": 320})
     failed, foreign = [], []
     page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.url} {r.status}"))
