@@ -177,7 +177,7 @@ def test_note_text_is_escaped(tmp_path, root):
                  "<img src=x onerror=alert(1)> --8<-- \"pyproject.toml\" | a | b |\n1. not a list",
                  flags=(Flag("needs-review", "<b>reason</b>"),), label="<i>Q1</i>")
     site = _build(_project(tmp_path, root), _tiny_graph([evil]), tmp_path / "out")
-    page = (site / "lectures/course-lecture-1/index.html").read_text("utf-8")
+    page = (site / "lectures/lecture-1/index.html").read_text("utf-8")
     body = page.split('<div class="df-card"', 1)[1]
     assert "<script>alert" not in body and "<script>alert(1)</script>" in plain(body)  # shown as text
     assert "<img src=x" not in body and "javascript:" not in body.replace("javascript:alert(1))", "")
@@ -192,7 +192,7 @@ def test_concept_names_are_linked_in_text_but_never_in_math_or_code(tmp_path, ro
     card = _card("c000000000002", r"Roofline: is $roofline$ or `roofline` the roofline?", "the Roofline again",
                  concepts=("roofline",))
     site = _build(_project(tmp_path, root), _tiny_graph([card], [ROOFLINE], [SCALING]), tmp_path / "out")
-    page = (site / "lectures/course-lecture-1/index.html").read_text("utf-8")
+    page = (site / "lectures/lecture-1/index.html").read_text("utf-8")
     block = page.split('id="c000000000002"', 1)[1]
     question = block.split("<details", 1)[0]
     assert question.count('href="../../concepts/roofline/"') == 1

@@ -110,7 +110,9 @@ def make_context(graph: KnowledgeGraph, config: Config) -> SiteContext:
     for card in cards:
         by_deck.setdefault(deck_of(card), []).append(card)
     decks = sorted(by_deck, key=deck_key)
-    lecture_page = _unique_paths(decks, "lectures", lambda d: "-".join(d))
+    # The course root every deck shares ("deckforge") adds nothing to a page's URL.
+    shared = 1 if len({d[0] for d in decks}) == 1 and all(len(d) > 1 for d in decks) else 0
+    lecture_page = _unique_paths(decks, "lectures", lambda d: "-".join(d[shared:]))
 
     formulas = {f.id: f for f in graph.formulas}
     concepts = {c.id: c for c in graph.concepts}

@@ -21,7 +21,7 @@ def lecture_page(ctx: SiteContext, deck: tuple[str, ...]) -> str:
     lines += [f"# {escape(title)}", ""]
     if len(deck) > 1:
         lines += ["*" + " › ".join(escape(p) for p in deck) + "*", ""]
-    lines += [f"{len(cards)} cards ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}); "
+    lines += [f"{len(cards)} card{'s' * (len(cards) != 1)} ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}); "
               f"{flagged} flagged. Click **Answer** to reveal it, like turning a flashcard.", ""]
     for card in cards:
         lines += render_card(card, ctx, page)
