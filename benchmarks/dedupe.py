@@ -38,16 +38,17 @@ GREEK = ["α", "β", "η", "σ", "λ", "μ", "τ"]
 def _vocab(rng: np.random.RandomState, size: int = 6000) -> list[str]:
     words = set()
     while len(words) < size:
-        n = rng.randint(2, 4)
+        n = rng.randint(2, 5)  # 2-4 syllables: 475k possible words
         words.add("".join(SYLLABLES[i] for i in rng.randint(0, len(SYLLABLES), size=n)))
     ordered = sorted(words)
     return [ordered[i] for i in rng.permutation(len(ordered))]  # Zipf ranks not alphabetical
 
 
 class Generator:
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, n: int = 10000) -> None:
         self.rng = np.random.RandomState(seed)
-        self.vocab = _vocab(self.rng)
+        # Heaps' law: a bigger corpus of notes uses more distinct words (V ~ 60 sqrt(N)).
+        self.vocab = _vocab(self.rng, max(6000, int(60 * n**0.5)))
         ranks = np.arange(1, len(self.vocab) + 1)
         self.p = (1 / ranks) / (1 / ranks).sum()  # Zipf-like word frequencies
         self.seen: set[str] = set()
@@ -133,7 +134,7 @@ class Generator:
 
 def generate(n: int, seed: int = 7) -> tuple[str, list[tuple[int, int]]]:
     """Dotted text with n items, and the planted duplicate pairs as (line, line)."""
-    gen = Generator(seed)
+    gen = Generator(seed, n)
     n_dup = n // 10
     lines: list[str] = []
     originals: list[tuple[int, dict]] = []

@@ -24,8 +24,10 @@ source order, and the union of tags, concepts, formulas and flags.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -89,7 +91,13 @@ def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> F
     body = card.answer
     if v:
         body = normalize_verdict(card.answer)[len(v):].lstrip(" —")
-    a = tuple(content_tokens(body))
+    claims: tuple = ()
+    if v:
+        a = tuple(content_tokens(body))
+    else:  # tokenize sentence by sentence once: the answer's tokens and its claims
+        per_sentence = [(s, content_tokens(s)) for s in sentences(body)]
+        a = tuple(t for _s, toks in per_sentence for t in toks)
+        claims = tuple((s, frozenset(toks)) for s, toks in per_sentence[:8] if len(toks) >= 3)
     formulas = set(card.formulas)
     if aliases is not None:
         pattern, by_alias = aliases
@@ -101,10 +109,7 @@ def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> F
         formulas=frozenset(formulas), path=card.sources[0].path if card.sources else "",
         kind=card.kind, repaired=card.has_flag("repaired"), qnums=numbers(list(q)), compact=compact_math(body),
         symbols=frozenset(_SYMBOL.findall(body)),
-        claims=() if v else tuple(
-            (sentence, frozenset(toks)) for sentence in sentences(card.answer)[:8]
-            if len(toks := content_tokens(sentence)) >= 3
-        ),
+        claims=claims,
     )
 
 
@@ -288,7 +293,7 @@ def _lsh_pairs(feats: list[Features], cards: list[Card]) -> set[tuple[int, int]]
     owner_arr = np.asarray(owner)
     rows = np.nonzero(useful)[0]
     # Small note sets afford a generous banding (more candidates, higher recall).
-    bands, width = (30, 2) if len(rows) < 20000 else (20, 4)
+    bands, width = (30, 2) if len(rows) < 20000 else (20, 5)
     sig = signatures_flat(flat.astype(np.uint64), kept_lens[rows], bands * width)
     out = set()
     for x, y in candidate_pairs(sig, bands, width):
@@ -426,7 +431,25 @@ def _registry_aliases(ctx) -> tuple[re.Pattern, dict[str, str]] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"), by_alias
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building acyclic bulk data: at 100k cards
+    its repeated full scans of the growing heap cost as much as the dedupe work itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
+    with _gc_paused():
+        return _dedupe(graph, ctx)
+
+
+def _dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
     cards = list(graph.cards)
     if len(cards) < 2:
         return graph
