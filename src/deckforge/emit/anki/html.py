@@ -24,10 +24,13 @@ ImageResolver = Callable[[str], "str | None"]
 
 # markdown-it renders a line as `<p>escaped</p>` when it holds no emphasis, code, escape, HTML
 # or math character, no inline link or entity, and starts with nothing that opens a block.
-_PLAIN_CHARS = r"[^\\`*_<$\x00-\x1f\x7f-\x9f\u2028\u2029]"
+# An underscore between two letters/digits is literal (CommonMark's intraword rule).
+_PLAIN_CHARS = r"[^\\`*<$\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _PLAIN = re.compile(rf"[A-Za-z(\"']{_PLAIN_CHARS}*")
 _PIECE = re.compile(rf"{_PLAIN_CHARS}*")
-_TRAPS = re.compile(r"\]\(|\[\[|!\[|&#?\w+;")  # inline link, wikilink/embed, image, entity
+# inline link, wikilink/embed, image, entity, an underscore that could open or close emphasis
+_TRAPS = re.compile(r"\]\(|\[\[|!\[|&#?\w+;|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_DISPLAY = re.compile(r"\$\$([^$\n]*[^$\n\\])\$\$")
 _MATH_SPLIT = re.compile(r"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$)")
 _EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
 _WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
@@ -82,7 +85,7 @@ _MD = _parser()
 
 
 def _has_trap(text: str) -> bool:
-    return ("[" in text or "&" in text) and _TRAPS.search(text) is not None
+    return ("[" in text or "&" in text or "_" in text) and _TRAPS.search(text) is not None
 
 
 def is_plain(text: str) -> bool:
@@ -94,18 +97,13 @@ def _no_templates(html: str) -> str:
     return html.replace("{{", "{&#123;").replace("}}", "}&#125;")
 
 
-def plain_lines(text: str) -> str | None:
-    """Several plain lines: one paragraph with `<br />` breaks (markdown-it with breaks=True)."""
-    lines = text.split("\n")
-    if all(line and is_plain(line) for line in lines):
-        return _no_templates("<p>" + "<br />\n".join(map(escape, lines)) + "</p>")
-    return None
-
-
-def plain_with_math(text: str) -> str | None:
-    """The HTML of one plain line with inline `$…$` math, or None if it needs the parser."""
-    if text.startswith("$$"):  # a display-math block, not a paragraph
-        return None
+def inline_line(text: str) -> str | None:
+    """The inner HTML of one line of plain text with optional inline `$…$` math, exactly as
+    markdown-it renders it inside a paragraph; None when the line needs the real parser."""
+    if is_plain(text):
+        return escape(text)
+    if "$" not in text or text.startswith("$$") or text[-1].isspace():
+        return None  # `$$` at the start of a line opens a display-math block
     parts = _MATH_SPLIT.split(text)
     if len(parts) == 1 or (parts[0] and not _PLAIN.fullmatch(parts[0])):
         return None
@@ -119,7 +117,28 @@ def plain_with_math(text: str) -> str | None:
             out.append("\\[" + escape(part[2:-2]) + "\\]")
         else:
             out.append("\\(" + escape(part[1:-1]) + "\\)")
-    return _no_templates("<p>" + "".join(out) + "</p>")
+    return "".join(out)
+
+
+def _fast_html(text: str) -> str | None:
+    """Parser-free rendering of the common shapes of card text (tests check it is identical to
+    markdown-it's): a paragraph of plain lines with inline math, a bullet list of such lines,
+    one display formula."""
+    lines = text.split("\n")
+    if all(line.startswith("- ") for line in lines):
+        items = [inline_line(line[2:]) for line in lines]
+        if all(items):
+            return "<ul>\n" + "".join(f"<li>{item}</li>\n" for item in items) + "</ul>"
+        return None
+    if len(lines) == 1 and text.startswith("$$"):
+        match = _DISPLAY.fullmatch(text)
+        if match and match.group(1).strip():
+            return '<div class="df-math-block">\\[' + escape(match.group(1).strip()) + "\\]</div>"
+        return None
+    rendered = [inline_line(line) for line in lines]
+    if all(rendered):
+        return "<p>" + "<br />\n".join(rendered) + "</p>"
+    return None
 
 
 def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
@@ -127,12 +146,9 @@ def markdown_to_html(text: str, image: ImageResolver | None = None) -> str:
     text = text.strip()
     if not text:
         return ""
-    if is_plain(text):
-        return _no_templates(f"<p>{escape(text)}</p>")
-    fast = (plain_lines(text) if "\n" in text else
-            plain_with_math(text) if "$" in text else None)
+    fast = _fast_html(text)
     if fast is not None:
-        return fast
+        return _no_templates(fast)
     text = _EMBED.sub(lambda m: f"![{m.group(1).strip()}](<{m.group(1).strip()}>)", text)
     text = _WIKILINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
     return _no_templates(_MD.render(text, {"image": image}).strip())
