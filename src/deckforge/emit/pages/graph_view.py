@@ -15,7 +15,7 @@ from deckforge.emit.pages.context import SiteContext, href_from, rel
 from deckforge.emit.pages.text import escape, front_matter
 
 PAGE = "graph.md"
-WIDTH, HEIGHT = 1000, 720
+WIDTH, HEIGHT = 1000, 900
 MARGIN_X, MARGIN_Y = 130, 50  # room for the labels, centred above their circles
 
 
@@ -46,7 +46,7 @@ def layout(nodes: list[str], weights: dict[tuple[str, str], int], steps: int = 4
     index = {node: i for i, node in enumerate(nodes)}
     angle = np.arange(n) * (2 * math.pi / n)
     pos = np.stack([np.cos(angle), np.sin(angle)], axis=1) * 0.5
-    k = 0.9 * math.sqrt(1.0 / n)
+    k = 1.0 * math.sqrt(1.0 / n)
     pairs = np.array([(index[a], index[b]) for a, b in weights], dtype=int).reshape(-1, 2)
     w = 1 + np.log1p(np.array(list(weights.values()), dtype=float))
     for step in range(steps):
@@ -59,13 +59,16 @@ def layout(nodes: list[str], weights: dict[tuple[str, str], int], steps: int = 4
             f = d * (dl * w / k)[:, None]
             np.add.at(disp, pairs[:, 0], -f)
             np.add.at(disp, pairs[:, 1], f)
-        disp -= pos * (0.6 / k)
+        disp -= pos * (0.4 / k)
         length = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
         temp = 0.08 * (1 - step / steps) + 0.002
         pos += disp / length[:, None] * np.minimum(length, temp)[:, None]
     lo, hi = pos.min(axis=0), pos.max(axis=0)
     span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
-    scaled = (pos - lo) / span
+    # Half min-max, half rank per axis: a dense core gets spread over the canvas (labels
+    # overlap less) while neighbours stay neighbours.
+    ranks = np.argsort(np.argsort(pos, axis=0, kind="stable"), axis=0, kind="stable") / max(n - 1, 1)
+    scaled = 0.4 * (pos - lo) / span + 0.6 * ranks
     return {node: (round(MARGIN_X + float(x) * (WIDTH - 2 * MARGIN_X), 1),
                    round(MARGIN_Y + float(y) * (HEIGHT - 2 * MARGIN_Y), 1))
             for node, (x, y) in zip(nodes, scaled, strict=True)}
