@@ -351,7 +351,8 @@ def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str]
             if m is best or f.empty or m.answer == best.answer or m.has_flag("repaired"):
                 continue  # a registry repair is not "in the notes"
             if fuzz.token_sort_ratio(f.atext, feats[ai].atext) < 80:
-                extra_parts.append(f"Also in the notes ({m.sources[0]}): {m.answer}")
+                # no file:line here: card text must not change when unrelated lines move
+                extra_parts.append(f"Also in the notes: {m.answer}")
     mc = next((m for m in members if m.options), None)
     merged = replace(
         base,
@@ -409,7 +410,7 @@ def _conflict_answer(members: list[Card], feats: list[Features]) -> tuple[str, s
         group = by_verdict[v]
         where = ", ".join(str(m.sources[0]) for m, _ in group)
         text = max((m.answer for m, _ in group), key=len)
-        lines.append(f"- {text} ({where})")
+        lines.append(f"- {text}")  # locations go in the flag reason, not in the card text
         parts.append(f"{text!r} at {where}")
     answer = "The notes disagree:\n" + "\n".join(lines)
     reason = "contradicting answers for one statement: " + " vs ".join(parts) + "; fix the notes"
