@@ -257,3 +257,12 @@ def test_same_inputs_give_a_byte_identical_site(bundled_build, bundled_site, tmp
     second = tree(build_site(bundled_build.graph, _site_config(bundled_build, tmp_path), strict=True))
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
+
+
+def test_no_npm_on_a_first_build_is_a_diagnostic_not_a_crash(tmp_path, root, monkeypatch):
+    monkeypatch.setenv("DECKFORGE_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr("deckforge.vendor.shutil.which", lambda name: None)
+    with pytest.raises(SiteBuildError) as err:
+        _build(_project(tmp_path, root), _tiny_graph([], [ROOFLINE], [SCALING]), tmp_path / "out")
+    assert [d.code for d in err.value.diagnostics] == ["site-not-built"]
+    assert "npm" in err.value.diagnostics[0].message

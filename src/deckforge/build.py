@@ -93,7 +93,8 @@ def run_build(
             report.outputs["site"] = build_site(graph, config, strict=True)
         except SiteBuildError as err:
             graph = graph.warn(*(replace(d, level="error") for d in err.diagnostics))
-            report.outputs["site"] = err.site
+            if err.site.is_dir():
+                report.outputs["site"] = err.site
     if write_lock:
         lockfile.write_lock(lock, config.lock_path)
     report.graph = graph

@@ -183,6 +183,9 @@ def run_mkdocs(mk) -> list[Diagnostic]:
             build(mk)
     except MkDocsException as err:
         problems.append(Diagnostic("mkdocs.yml", 1, "site-build-failed", str(err), level="error"))
+    except Exception as err:  # a Markdown extension failing on a page must not crash the build
+        problems.append(Diagnostic("mkdocs.yml", 1, "site-build-failed",
+                                   f"MkDocs failed: {type(err).__name__}: {err}", level="error"))
     finally:
         logger.removeHandler(handler)
     problems += [Diagnostic("mkdocs.yml", 1, "site-warning", " ".join(r.getMessage().split()))
@@ -205,10 +208,16 @@ def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
     takes over links whose URL matches the sitemap's, host, port and path included.
     Raises SiteBuildError (after writing the site) when strict and anything was reported.
     """
+    from deckforge.vendor import VendorError
+
     base = site_base(config)
     staging = config.out_dir / STAGING
     site_dir = config.out_dir / SITE
-    generated = stage(graph, config, base / "docs", staging)
+    try:
+        generated = stage(graph, config, base / "docs", staging)
+    except VendorError as err:  # no npm / offline on the first build: say so, build the rest
+        raise SiteBuildError([Diagnostic("mkdocs.yml", 1, "site-not-built", f"{err} The site was "
+                                         "not built.", level="error")], site_dir) from err
     mk = load_mkdocs_config(base, site_dir, site_url)
     configure(mk, config, staging, generated)
     problems = generated.problems + run_mkdocs(mk)

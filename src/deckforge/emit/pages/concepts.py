@@ -31,7 +31,9 @@ def related_concepts(ctx: SiteContext, concept: Concept) -> list[str]:
 def _snippet_problem(root: Path, formula: Formula) -> str | None:
     if not formula.module or not formula.section:
         return "declares no snippet module/section"
-    path = root / formula.module
+    path = (root / formula.module).resolve()
+    if not path.is_relative_to(root.resolve()):
+        return f"names `{formula.module}`, which is outside the project"
     if not path.is_file():
         return f"names `{formula.module}`, which does not exist"
     marker = re.compile(r"--8<--\s*\[\s*start\s*:\s*" + re.escape(formula.section) + r"\s*\]")
