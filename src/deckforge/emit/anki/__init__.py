@@ -18,7 +18,7 @@ from deckforge.emit.anki.html import cloze_numbers
 from deckforge.emit.anki.notetypes import note_types
 from deckforge.emit.anki.package import NoteRow, package_bytes
 from deckforge.fsutil import atomic_write_bytes
-from deckforge.lock import NOTETYPE_PREFIX, Lock, build_clock
+from deckforge.lock import NOTETYPE_PREFIX, Lock, build_clock, no_cyclic_gc
 from deckforge.model import Card, KnowledgeGraph
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp"}
@@ -147,8 +147,9 @@ def write_apkg(graph: KnowledgeGraph, config, lock: Lock | None = None,
         return None
     sources_dir = Path(config.sources_dir)
     media = Media(search_dirs=(sources_dir, Path(config.root)))
-    rows, models = build_rows(graph, config, lock, media)
-    data = package_bytes(rows, models, media.files)
+    with no_cyclic_gc():
+        rows, models = build_rows(graph, config, lock, media)
+        data = package_bytes(rows, models, media.files)
     if problems is not None:
         problems.extend(media.problems)
     return atomic_write_bytes(apkg_path(config), data)
