@@ -26,7 +26,7 @@ import genanki
 
 from deckforge.config import Config
 from deckforge.emit.anki import write_apkg
-from deckforge.lock import apply_lock, write_lock
+from deckforge.lock import apply_lock, no_cyclic_gc, write_lock
 from deckforge.model import Card, KnowledgeGraph, SourceSpan, card_id
 
 WORDS = ("roofline attention cache tensor kernel memory bandwidth gradient sparse quantized "
@@ -127,10 +127,11 @@ def stages(graph: KnowledgeGraph, folder: Path) -> dict[str, float]:
 
     graph, lock = apply_lock(graph, folder / "stages.lock")
     lap("apply_lock")
-    rows, models = build_rows(graph, config, lock, Media(search_dirs=(folder,)))
-    lap("render + hash + stamp")
-    package_bytes(rows, models, {})
-    lap("sqlite + zip")
+    with no_cyclic_gc():  # as write_apkg does
+        rows, models = build_rows(graph, config, lock, Media(search_dirs=(folder,)))
+        lap("render + hash + stamp")
+        package_bytes(rows, models, {})
+        lap("sqlite + zip")
     write_lock(lock, folder / "stages.lock")
     lap("write lock")
     return out
