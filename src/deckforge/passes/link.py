@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import replace
+from functools import lru_cache
 
 from deckforge.model import Card, Concept, KnowledgeGraph, slug
 from deckforge.passes.cards import DEFINITION_TAG, is_placeholder
@@ -62,11 +63,20 @@ def defined_term(card: Card) -> tuple[str, tuple[str, ...]] | None:
     return term, aliases
 
 
-def _matcher(entries: dict[str, str]) -> re.Pattern | None:
-    if not entries:
-        return None
-    alternatives = "|".join(re.escape(a) for a in sorted(entries, key=lambda a: (-len(a), a)))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+MAX_ALIAS_WORDS = 6
+
+
+def _ngram_hits(text_key: str, table: dict[str, str]) -> set[str]:
+    """Concept ids whose alias key is a whole-word n-gram of `text_key`: dictionary look-ups
+    per n-gram, so thousands of derived concept names cost no more than a few."""
+    words = text_key.split()
+    hits = set()
+    for n in range(1, MAX_ALIAS_WORDS + 1):
+        for i in range(len(words) - n + 1):
+            cid = table.get(" ".join(words[i : i + n]))
+            if cid is not None:
+                hits.add(cid)
+    return hits
 
 
 def _alias_table(concepts: list[Concept]) -> tuple[dict[str, str], dict[str, str]]:
@@ -76,7 +86,7 @@ def _alias_table(concepts: list[Concept]) -> tuple[dict[str, str], dict[str, str
     for concept in concepts:
         for alias in (concept.name, *concept.aliases, concept.id.replace("-", " ")):
             key = fast_key(alias)
-            if len(key) < 2:
+            if len(key) < 2 or len(key.split()) > MAX_ALIAS_WORDS:
                 continue
             table = question_only if (" " not in key and len(key) <= SHORT_ALIAS) else anywhere
             table.setdefault(key, concept.id)
@@ -110,25 +120,26 @@ def derive_concepts(cards: list[Card], registry_ids: dict[str, str]) -> tuple[li
     return sorted(found.values(), key=lambda c: c.id), defines
 
 
-def card_concepts(card: Card, anywhere: re.Pattern | None, short: re.Pattern | None,
-                  tables: tuple[dict, dict], formula_concept: dict[str, str]) -> set[str]:
+def card_concepts(card: Card, tables: tuple[dict, dict], formula_concept: dict[str, str]) -> set[str]:
     q, a = fast_key(card.question), fast_key(card.answer)
     out = {formula_concept[f] for f in card.formulas if f in formula_concept}
-    if anywhere is not None:
-        out.update(tables[0][m] for m in anywhere.findall(q + " \n " + a))
-    if short is not None:
-        out.update(tables[1][m] for m in short.findall(q))
+    out |= _ngram_hits(q, tables[0]) | _ngram_hits(a, tables[0])
+    out |= _ngram_hits(q, tables[1])  # short one-word aliases ("ddp", "clip"): questions only
     return out
+
+
+@lru_cache(maxsize=4096)
+def _deck_tag(prefix: str, name: str) -> str:
+    return f"{prefix}::{slug(name)}"
 
 
 def card_tags(card: Card) -> tuple[str, ...]:
     tags = set(card.tags)
     if len(card.deck) >= 2:
-        tags.add(f"course::{slug(card.deck[1])}")
+        tags.add(_deck_tag("course", card.deck[1]))
     if len(card.deck) >= 3:
         level = card.deck[2]
-        kind = "quiz" if re.match(r"quiz\b", level, re.I) else "lecture"
-        tags.add(f"{kind}::{slug(level)}")
+        tags.add(_deck_tag("quiz" if re.match(r"quiz\b", level, re.I) else "lecture", level))
     tags.add(f"kind::{card.kind}")
     tags.update(f"flag::{f.name}" for f in card.flags)
     tags.update(f"concept::{c}" for c in card.concepts)
@@ -166,10 +177,9 @@ def link(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
     derived = [c for c in derived if c.id not in base_ids]
     concepts = sorted(base + derived, key=lambda c: c.id)
     tables = _alias_table(concepts)
-    anywhere, short = _matcher(tables[0]), _matcher(tables[1])
     linked = []
     for card in cards:
-        found = card_concepts(card, anywhere, short, tables, formula_concept)
+        found = card_concepts(card, tables, formula_concept)
         if card.id in defines:
             found.add(defines[card.id])
         card = replace(card, concepts=tuple(sorted(found | set(card.concepts))))
