@@ -509,14 +509,22 @@ def claim_text(card: Card) -> str:
     return plain(question if card.kind == "true-false" else f"{question}\n{card.answer}")
 
 
-_CONFLICT_SIDE = re.compile(r"^\s*-\s*(True|False)\b.*?\(([^()]*)\)\s*$", re.M)
+_CONFLICT_SIDE = re.compile(r"^\s*-\s*(True|False)\b", re.M)
+# dedupe's conflict reason: "… 'False — …' at a.txt:208-210, a.txt:231 vs 'True — …' at a.txt:238; …"
+_REASON_SIDE = re.compile(r"""(['"])(True|False)\b.*?\1 at (.+?)(?= vs ['"]|; |$)""")
 
 
 def claimed_truths(card: Card) -> list[tuple[bool, str]]:
     """What the notes say about the statement: one (truth, where) per answer. A card dedupe
-    flagged as a conflict lists each side as `- True — … (path:line)`; the check settles it."""
+    flagged as a conflict lists each side (`- True — …`, locations in the flag's reason); the
+    check settles it side by side."""
     if card.has_flag("conflict"):
-        sides = [(v == "True", where) for v, where in _CONFLICT_SIDE.findall(card.answer)]
+        for flag in card.flags:
+            if flag.name == "conflict":
+                sides = [(v == "True", where.strip()) for _q, v, where in _REASON_SIDE.findall(flag.reason)]
+                if len(sides) >= 2:
+                    return sides
+        sides = [(v == "True", "") for v in _CONFLICT_SIDE.findall(card.answer)]
         if sides:
             return sides
     return [(verdict(card) != "False", "")]  # a plain answer asserts its statement
