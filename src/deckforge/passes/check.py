@@ -574,7 +574,10 @@ def check_card(card: Card, ctx: RuleContext) -> tuple[Card, list[Diagnostic]]:
         for said, where in sides:
             says = f"the notes say {'True' if said else 'False'}" + (f" at {where}" if where else "")
             if result.holds == said:
-                note = f"{rule.name}: {says}; {result.detail} ({module})"
+                # No file:line in what the card shows (moving other lines must not change it);
+                # flag reasons keep locations, as dedupe's do.
+                agreed = f"the notes say {'True' if said else 'False'}" + (" (one side)" if where else "")
+                note = f"{rule.name}: {agreed}; {result.detail} ({module})"
                 card = _replace(card, verified=tuple(dict.fromkeys((*card.verified, note))))
             else:
                 card = card.with_flag("claim-mismatch", (
