@@ -201,7 +201,15 @@ def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
         raise click.UsageError(f"--sources {sources}: no such folder")
     if not no_tests:
         _echo_err("running the snippet tests (pytest -q) ...")
-    report = check_project(load_config(sources=sources), run=not no_tests, timeout=timeout)
+    config = load_config(sources=sources)
+    report = check_project(config, run=not no_tests, timeout=timeout)
+    if report.ran_tests:  # the site shows these beside each formula (docs/schema.md)
+        import json
+
+        from deckforge.fsutil import atomic_write_text
+
+        atomic_write_text(config.out_dir / "check.json", json.dumps(
+            {"schema": "deckforge.check/1", "formulas": report.status}, indent=1, sort_keys=True) + "\n")
     click.echo(report.table())
     sys.exit(report.exit_code())
 

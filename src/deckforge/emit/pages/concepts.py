@@ -42,7 +42,8 @@ def _snippet_problem(root: Path, formula: Formula) -> str | None:
     return None
 
 
-STATUS_BADGE = {"passed": "passed", "failed": "failed", "skipped": "skipped", "not run": "not-run"}
+STATUS_BADGE = {"passed": "passed", "failed": "failed", "error": "failed", "missing": "failed",
+                "skipped": "skipped", "no tests": "not-run", "not run": "not-run"}
 
 
 def formula_section(ctx: SiteContext, formula: Formula, page: str, link) -> list[str]:
@@ -51,7 +52,7 @@ def formula_section(ctx: SiteContext, formula: Formula, page: str, link) -> list
     status = ctx.test_status.get(formula.id, "not run")
     tests = ", ".join(f"`{t}`" for t in formula.tests) or "*none declared*"
     where = f" (from {ctx.status_source})" if ctx.status_source and status != "not run" else (
-        " — run `deckforge check` to record results" if status == "not run" else "")
+        " — no recorded run: `deckforge check` records one in build/check.json" if status == "not run" else "")
     lines += [f"**Test status:** {badge(status, 'status-' + STATUS_BADGE.get(status, 'not-run'))}{where}<br>",
               f"**Tests:** {tests}<br>", f"**Formula id:** `{formula.id}`", ""]
     problem = _snippet_problem(ctx.config.root, formula)

@@ -21,7 +21,7 @@ from deckforge.model import Formula
 
 STATUS_FILE = "check.json"
 NOT_RUN = "not run"
-WORDS = ("passed", "failed", "error", "skipped", NOT_RUN)
+WORDS = ("passed", "failed", "error", "skipped", "missing", "no tests", NOT_RUN)
 
 
 def _word(value) -> str:
