@@ -218,3 +218,10 @@ def test_guid_for_is_genankis():
 
     for values in (("c0123456789ab",), ("c0123456789ab", 1), ("x",), ("",)):
         assert lockfile.guid_for(*values) == genanki.guid_for(*values)
+
+
+def test_odd_whitespace_in_a_question_keeps_one_line_per_card(lock_path):
+    build_lock(lock_path, card("Line\u2028separator\x1cand\u00a0more"), card("Plain"))
+    entries, errors = parse_lock(lock_path.read_text("utf-8"))
+    assert not errors and len(entries) == 2
+    assert {e.question for e in entries.values()} == {"Line separator and more", "Plain"}

@@ -48,7 +48,6 @@ HEADER = (
     "# " + "\t".join(COLUMNS) + "\n"
 )
 _HASH = re.compile(r"[0-9a-f]{8,64}|-")
-_WS = re.compile(r"\s+")
 _BASE91 = "".join(genanki.util.BASE91_TABLE)
 
 
@@ -102,7 +101,8 @@ class Lock:
 
 
 def one_line(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    """Whitespace runs (tabs, newlines, U+2028, ...) to one space: a lock line stays one line."""
+    return " ".join(text.split())
 
 
 @contextmanager
@@ -153,7 +153,7 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
     entries: dict[str, LockEntry] = {}
     by_guid: dict[str, LockEntry] = {}
     errors: list[Diagnostic] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip() or raw.startswith("#"):
             continue
         problem, entry = _parse_line(raw, lineno)
