@@ -89,7 +89,8 @@ def content_hash(spec: NoteSpec) -> str:
 
 
 def _embeds_images(card: Card) -> bool:
-    return any("![" in text for text in (card.question, card.answer, card.extra, *card.options))
+    return ("![" in card.question or "![" in card.answer or "![" in card.extra
+            or any("![" in option for option in card.options))
 
 
 def _specs(graph: KnowledgeGraph, config, media: Media) -> list[NoteSpec]:

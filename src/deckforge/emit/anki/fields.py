@@ -57,9 +57,12 @@ def anki_tag(tag: str) -> str:
 
 def note_tags(card: Card) -> tuple[str, ...]:
     """card.tags plus namespaced kind, flag and concept tags (Anki tags hold no spaces)."""
-    raw = list(card.tags) + [f"kind::{card.kind}"]
-    raw += [f"flag::{f.name}" for f in card.flags]
-    raw += [f"concept::{c}" for c in card.concepts]
+    return _tags(card.tags, card.kind, tuple(f.name for f in card.flags), card.concepts)
+
+
+@lru_cache(maxsize=4096)  # many cards share one combination
+def _tags(tags, kind, flags, concepts) -> tuple[str, ...]:
+    raw = [*tags, f"kind::{kind}", *(f"flag::{f}" for f in flags), *(f"concept::{c}" for c in concepts)]
     return tuple(sorted({t for t in map(anki_tag, raw) if t}))
 
 

@@ -124,6 +124,9 @@ def _fast_html(text: str) -> str | None:
     """Parser-free rendering of the common shapes of card text (tests check it is identical to
     markdown-it's): a paragraph of plain lines with inline math, a bullet list of such lines,
     one display formula."""
+    if "\n" not in text and not text.startswith(("- ", "$$")):  # the common case: one line
+        inner = inline_line(text)
+        return None if inner is None else f"<p>{inner}</p>"
     lines = text.split("\n")
     if all(line.startswith("- ") for line in lines):
         items = [inline_line(line[2:]) for line in lines]
