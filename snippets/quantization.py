@@ -31,6 +31,23 @@ CONCEPTS = [
                  "swamping", "floating-point", "straight-through-estimator"),
     ),
     Concept(
+        id="activation-outliers",
+        name="Activation outliers",
+        aliases=("activation outliers", "massive activation", "massive activations",
+                 "channelwise outlier", "channel wise outlier", "outlier study",
+                 "clip activations"),
+        definition=(
+            "A few activations in large models are orders of magnitude larger than the rest: "
+            "massive activations at fixed token positions, and channelwise outliers that stay "
+            "in the same channels across tokens. They stretch a tensor's range, so a uniform "
+            "quantizer spends its levels on them and rounds everything else to a few steps; "
+            "truncating them instead wrecks accuracy. Hence per-channel scales and smoothing "
+            "(moving the range from activations into weights) for quantizing LLMs."
+        ),
+        formulas=(),
+        related=("quantization", "uniform-quantization"),
+    ),
+    Concept(
         id="uniform-quantization",
         name="Uniform quantization",
         aliases=("uniform quantization", "linear quantization", "zero point", "int8", "quantization error", "symmetric quantization"),

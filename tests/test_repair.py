@@ -203,3 +203,13 @@ def test_alias_regex_finds_every_alias(registry):
             continue  # acronyms need their capitals (tested above)
         assert formula in [h.formula for h in matcher.alias_hits(f"about {phrase} here")], phrase
     assert phrase_key("LoRA adapters") == "lora adapter"
+
+
+def test_a_concept_without_formulas_shields_the_shorter_alias_inside_it(final):
+    """'Outlier Study: CLIP Activations' is about activation outliers, not the CLIP loss; and a
+    question naming such a concept is not linked through its answer's words ("attention")."""
+    outliers = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 382)
+    massive = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 400)
+    for card in (outliers, massive):
+        assert card.formulas == ()
+        assert "activation-outliers" in card.concepts

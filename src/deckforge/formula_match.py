@@ -216,7 +216,10 @@ class FormulaMatcher:
             if primary is None:
                 primary = next((f.id for f in registry.formulas if f.concept == concept.id), None)
             if primary is None:
-                continue
+                # A concept without formulas still claims its phrases (formula ""): "CLIP
+                # activations" (outliers) must shield the "CLIP" inside it from the CLIP loss,
+                # and a question that names it is about it, not about its answer's formulas.
+                primary = ""
             for alias in (concept.name, *concept.aliases):
                 key = phrase_key(alias)
                 if len(key) >= 2:
@@ -266,12 +269,16 @@ class FormulaMatcher:
         return [Hit(fp.formula, "fingerprint", m.group(0), m.start(), m.end(), fp.mangled, fp.flat)
                 for pattern, fp in self.fingerprints for m in pattern.finditer(comp)]
 
+    def names_something(self, text: str) -> bool:
+        """Whether `text` names any formula or concept (one without formulas included)."""
+        return bool(self.fingerprint_hits(text) or self.alias_hits(text))
+
     # -- decisions --------------------------------------------------------------------------
 
     def question_formula(self, question: str) -> Hit | None:
         """The one formula a question asks about: a formula alias beats a concept alias, a
         longer phrase beats a shorter one, an earlier one beats a later one."""
-        hits = self.fingerprint_hits(question) or self.alias_hits(question)
+        hits = self.fingerprint_hits(question) or [h for h in self.alias_hits(question) if h.formula]
         if not hits:
             return None
         rank = {"fingerprint": 0, "formula-alias": 1, "concept-alias": 2}
@@ -284,7 +291,7 @@ class FormulaMatcher:
             ordered += [h.formula for h in self.fingerprint_hits(text)]
         hits = [h for text in texts for h in self.alias_hits(text)]
         for via in ("formula-alias", "concept-alias"):
-            ordered += [h.formula for h in hits if h.via == via]
+            ordered += [h.formula for h in hits if h.via == via and h.formula]
         return tuple(dict.fromkeys(ordered))
 
 

@@ -220,7 +220,7 @@ def _link(card: Card, matcher: FormulaMatcher) -> Card:
     found = matcher.formulas_for(card.question)
     answer_text = "\n".join((card.answer, *card.options))
     found += tuple(h.formula for h in matcher.fingerprint_hits(answer_text))
-    if not found:
+    if not found and not matcher.names_something(card.question):
         found = matcher.formulas_for(answer_text)
     found = tuple(dict.fromkeys(found))
     if not found:
