@@ -218,6 +218,8 @@ def test_guid_for_is_genankis():
 
     for values in (("c0123456789ab",), ("c0123456789ab", 1), ("x",), ("",)):
         assert lockfile.guid_for(*values) == genanki.guid_for(*values)
+    for i in range(3000):
+        assert lockfile.guid_for(f"c{i:012x}") == genanki.guid_for(f"c{i:012x}")
 
 
 def test_odd_whitespace_in_a_question_keeps_one_line_per_card(lock_path):

@@ -49,6 +49,7 @@ HEADER = (
 )
 _HASH = re.compile(r"[0-9a-f]{8,64}|-")
 _BASE91 = "".join(genanki.util.BASE91_TABLE)
+_BASE91_PAIRS = [a + b for a in _BASE91 for b in _BASE91]  # index = 91 * high + low
 
 
 @dataclass
@@ -130,10 +131,10 @@ def guid_for(*values: object) -> str:
     spend a noticeable part of a fresh build here."""
     digest = hashlib.sha256("__".join(map(str, values)).encode("utf-8")).digest()
     number, out = int.from_bytes(digest[:8], "big"), []
-    while number:
-        number, digit = divmod(number, 91)
-        out.append(_BASE91[digit])
-    return "".join(reversed(out))
+    for _ in range(5):  # 2**64 < 91**10: five base-91 digit pairs, high zeros stripped below
+        number, pair = divmod(number, 8281)
+        out.append(_BASE91_PAIRS[pair])
+    return "".join(reversed(out)).lstrip(_BASE91[0])
 
 
 def fresh_guid(card_id: str, taken: set[str]) -> str:
