@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept
+from deckforge.registry import formula_factory
 
 MODULE = "snippets/losses.py"
 TESTS = "tests/snippets/test_losses.py"
@@ -97,11 +98,7 @@ CONCEPTS = [
 ]
 
 
-def _formula(id, name, latex, concept, aliases, section, tests):
-    return Formula(
-        id=id, name=name, latex=latex, concept=concept, aliases=aliases, module=MODULE,
-        section=section, tests=tuple(f"{TESTS}::{t}" for t in tests),
-    )
+_formula = formula_factory(MODULE, TESTS)
 
 
 FORMULAS = [

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept
+from deckforge.registry import formula_factory
 from snippets.attention import multi_head_attention
 
 MODULE = "snippets/transformer_block.py"
@@ -60,11 +61,7 @@ CONCEPTS = [
 ]
 
 
-def _formula(id, name, latex, concept, aliases, section, tests):
-    return Formula(
-        id=id, name=name, latex=latex, concept=concept, aliases=aliases, module=MODULE,
-        section=section, tests=tuple(f"{TESTS}::{t}" for t in tests),
-    )
+_formula = formula_factory(MODULE, TESTS)
 
 
 FORMULAS = [

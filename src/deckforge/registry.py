@@ -65,3 +65,15 @@ def _import_package(snippets_dir: Path):
     sys.path.insert(0, parent)
     importlib.invalidate_caches()
     return importlib.import_module(name)
+
+
+def formula_factory(module: str, tests_file: str):
+    """A `Formula` builder for one snippet module: `module` and the test node ids' file are
+    filled in, so a family's declarations list only what differs between its formulas."""
+
+    def formula(id, name, latex, concept, aliases, section, tests) -> Formula:
+        return Formula(id=id, name=name, latex=latex, concept=concept, aliases=tuple(aliases),
+                       module=module, section=section,
+                       tests=tuple(f"{tests_file}::{t}" for t in tests))
+
+    return formula
