@@ -4,8 +4,10 @@
 
 Both run in this process on the same generated cards, a mix like the bundled notes: one-line
 questions, answers with `$…$` math, Markdown lists and emphasis, multiple-choice items, ten
-lecture decks. About 6% of the question/answer fields need the full Markdown parser, as in
-the bundled notes (36 of 632 fields); the rest take the emitter's parser-free paths.
+lecture decks. About 6% of the question/answer fields need the full Markdown parser (italics,
+ordered lists), as in the bundled notes (33 of 632 fields); the rest take the emitter's
+parser-free paths. (Those paths learned `**bold**` and `` `code` ``, so the generated shapes
+that must reach the parser are italics and ordered lists; before, they were bold and bullets.)
 "ours" is everything `deckforge build` does for the deck: identities from an empty lock
 (`apply_lock`), rendering, hashing and mtime stamping, the reproducible package, the atomic
 write and the lock file. "bare genanki" puts the raw text into genanki's Basic-like model and
@@ -42,15 +44,15 @@ def generate(n: int, seed: int = 0) -> KnowledgeGraph:
         lecture = f"Lecture {i % 10 + 1}"
         words = " ".join(rng.choices(WORDS, k=rng.randint(4, 12)))
         question = f"Why does the {words} matter (card {i})?"
-        if rng.random() < 0.05:
-            question = f"Why does the **{words}** matter (card {i})?"
+        if rng.random() < 0.05:  # emphasis: the parser's job
+            question = f"Why does the *{words}* matter (card {i})?"
         answer = " ".join(rng.choices(WORDS, k=rng.randint(6, 20))).capitalize() + "."
         kind, options, correct = "basic", (), ()
         roll = rng.random()
         if roll < 0.25:
             answer += " " + rng.choice(MATH)
-        elif roll < 0.314:
-            answer = f"- **{rng.choice(WORDS)}**: {answer}\n- second point, see `{rng.choice(WORDS)}`"
+        elif roll < 0.314:  # an ordered list: the parser's job
+            answer = f"1. **{rng.choice(WORDS)}**: {answer}\n2. second point, see `{rng.choice(WORDS)}`"
         elif roll < 0.40:
             answer = f"- {answer}\n- second point, with $x_{{{i % 7}}}$"
         elif roll < 0.50:

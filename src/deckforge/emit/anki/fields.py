@@ -69,6 +69,12 @@ def _tags(tags, kind, flags, concepts) -> tuple[str, ...]:
 def source_html(card: Card, source_url) -> str:
     """Where the card came from (linked when a repository URL is configured), why it is
     flagged and which claims a snippet verified. Shown on the back of every card."""
+    if len(card.sources) == 1 and not card.flags and not card.verified:  # the common case
+        span = card.sources[0]
+        label = escape(str(span))
+        url = source_url(span.path, span.line) if source_url else None
+        return (f'<div class="df-from">From <a href="{escape(url)}">{label}</a></div>' if url
+                else f'<div class="df-from">From {label}</div>')
     links = []
     for span in card.sources:
         label = escape(str(span))

@@ -32,6 +32,11 @@ _PIECE = re.compile(rf"{_PLAIN_CHARS}*")
 _TRAPS = re.compile(r"\]\(|\[\[|!\[|&#?\w+;|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _DISPLAY = re.compile(r"\$\$([^$\n]*[^$\n\\])\$\$")
 _MATH_SPLIT = re.compile(r"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$)")
+# Bold / code content the fast path takes: starts and ends with a letter or digit.
+_SAFE_SPAN = r"[A-Za-z0-9](?:[A-Za-z0-9 .,:;()+=/%-]*[A-Za-z0-9])?"
+_STYLED_SPLIT = re.compile(
+    rf"(\$\$[^$\n]*?[^$\n\\]\$\$|\$[^$\n]*?[^$\n\\]\$|\*\*{_SAFE_SPAN}\*\*|`{_SAFE_SPAN}`)")
+_STRONG_FOLLOW = frozenset(" .,:;?!)")
 _EMBED = re.compile(r"!\[\[([^\]|\n]+)(?:\|[^\]\n]*)?\]\]")
 _WIKILINK = re.compile(r"(?<!!)\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
@@ -43,8 +48,16 @@ _CLOZE_MARK = re.compile(f"{_OPEN}(\\d+){_SEP}")
 
 def escape(text: str) -> str:
     """markdown-it's own escaping (so the fast path matches its output exactly)."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    # Most card text holds none of the four: test before copying (a hot path at 100,000 cards).
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text
 
 
 def _render_math_inline(self, tokens, idx, options, env) -> str:
@@ -94,16 +107,25 @@ def is_plain(text: str) -> bool:
 
 
 def _no_templates(html: str) -> str:
-    return html.replace("{{", "{&#123;").replace("}}", "}&#125;")
+    if "{{" in html:
+        html = html.replace("{{", "{&#123;")
+    if "}}" in html:
+        html = html.replace("}}", "}&#125;")
+    return html
 
 
 def inline_line(text: str) -> str | None:
-    """The inner HTML of one line of plain text with optional inline `$…$` math, exactly as
-    markdown-it renders it inside a paragraph; None when the line needs the real parser."""
+    """The inner HTML of one line of plain text with optional inline `$…$` math, `**bold**` and
+    `` `code` ``, exactly as markdown-it renders it inside a paragraph; None when the line
+    needs the real parser."""
     if is_plain(text):
         return escape(text)
-    if "$" not in text or text.startswith("$$") or text[-1].isspace():
+    if not text or text.startswith("$$") or text[-1].isspace():
         return None  # `$$` at the start of a line opens a display-math block
+    if "*" in text or "`" in text:
+        return _styled_line(text)
+    if "$" not in text:
+        return None
     parts = _MATH_SPLIT.split(text)
     if len(parts) == 1 or (parts[0] and not _PLAIN.fullmatch(parts[0])):
         return None
@@ -113,6 +135,39 @@ def inline_line(text: str) -> str | None:
             if _PIECE.fullmatch(part) is None or _has_trap(part):
                 return None
             out.append(escape(part))
+        elif part.startswith("$$"):
+            out.append("\\[" + escape(part[2:-2]) + "\\]")
+        else:
+            out.append("\\(" + escape(part[1:-1]) + "\\)")
+    return "".join(out)
+
+
+def _styled_line(text: str) -> str | None:
+    """`inline_line` for a line with `**bold**` / `` `code` `` spans (and maybe math) whose
+    content is letters, digits, spaces and a little punctuation. Bold opens after a space (or
+    the line start) and closes before a space, the line end or `.,:;?!)`, so each `**` is
+    unambiguously an opener or a closer under CommonMark's flanking rules; anything else
+    (`*`, `_`, a stray backtick, `\\`, `<`, links, entities) goes to the parser."""
+    parts = _STYLED_SPLIT.split(text)
+    if parts[0] and not _PLAIN.fullmatch(parts[0]):
+        return None
+    out = []
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            if _PIECE.fullmatch(part) is None or _has_trap(part):
+                return None
+            out.append(escape(part))
+        elif part[0] in "*`":
+            before, after = parts[i - 1], parts[i + 1]
+            if (not before and i > 1) or (not after and i + 1 < last):
+                return None  # touches another span: `**a****b**`, `` `a``b` ``
+            if part[0] == "`":
+                out.append("<code>" + escape(part[1:-1]) + "</code>")
+                continue
+            if (before and before[-1] != " ") or (after and after[0] not in _STRONG_FOLLOW):
+                return None
+            out.append("<strong>" + escape(part[2:-2]) + "</strong>")
         elif part.startswith("$$"):
             out.append("\\[" + escape(part[2:-2]) + "\\]")
         else:

@@ -62,6 +62,8 @@ def _collection(rows: list[NoteRow], models: dict[int, tuple[genanki.Model, int]
     conn = sqlite3.connect(":memory:")
     try:
         cur = conn.cursor()
+        # No rollback journal for a scratch in-memory database (the image is the same bytes).
+        cur.execute("PRAGMA journal_mode = OFF")
         cur.executescript(_TABLES)
         cur.executescript(APKG_COL)
         names = sorted({r.deck for r in rows})
@@ -75,23 +77,28 @@ def _collection(rows: list[NoteRow], models: dict[int, tuple[genanki.Model, int]
         cur.execute("UPDATE col SET decks = ?, models = ?",
                     (json.dumps(decks, sort_keys=True), json.dumps(model_json, sort_keys=True)))
         note_rows, card_rows, taken, taken_cards = [], [], set(), set()
+        sha1, from_bytes, sep = hashlib.sha1, int.from_bytes, "\x1f"
+        tag_text = {}  # most notes share one tag set: join it once
         for row in rows:
-            digest = hashlib.sha1(row.guid.encode("utf-8")).digest()
-            nid = _NOTE_ID_BASE + int.from_bytes(digest[:8], "big") % _ID_SPAN
-            cid = _NOTE_ID_BASE + int.from_bytes(digest[8:16], "big") % _ID_SPAN
+            digest = sha1(row.guid.encode("utf-8")).digest()
+            nid = _NOTE_ID_BASE + from_bytes(digest[:8], "big") % _ID_SPAN
+            cid = _NOTE_ID_BASE + from_bytes(digest[8:16], "big") % _ID_SPAN
             while nid in taken:  # a hash collision: step to the next free id, deterministically
                 nid += 1
             taken.add(nid)
-            note_rows.append((nid, row.guid, row.model_id, row.mtime, -1,
-                              " " + " ".join(row.tags) + " ", "\x1f".join(row.fields),
-                              row.fields[0], 0, 0, ""))
+            tags = tag_text.get(row.tags)
+            if tags is None:
+                tags = tag_text[row.tags] = " " + " ".join(row.tags) + " "
+            fields, mtime = row.fields, row.mtime
+            note_rows.append((nid, row.guid, row.model_id, mtime, -1, tags, sep.join(fields),
+                              fields[0], 0, 0, ""))
             did = deck_ids[row.deck]
             for ord_ in row.ords:
                 card_id = cid + ord_
                 while card_id in taken_cards:  # as for notes: deterministic on collision
                     card_id += 1_000
                 taken_cards.add(card_id)
-                card_rows.append((card_id, nid, did, ord_, row.mtime,
+                card_rows.append((card_id, nid, did, ord_, mtime,
                                   -1, 0, 0, row.due, 0, 0, 0, 0, 0, 0, 0, 0, ""))
         # Rows in id order and indexes built afterwards: sequential B-tree appends, dense pages.
         note_rows.sort()
