@@ -107,6 +107,10 @@ class Lock:
 
 def one_line(text: str) -> str:
     """Whitespace runs (tabs, newlines, U+2028, ...) to one space: a lock line stays one line."""
+    # Fast path: every whitespace character but the ASCII space is non-printable, so a
+    # printable text without doubled or edge spaces is already one line.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 

@@ -46,7 +46,12 @@ def note_type_for(card: Card) -> str:
 
 
 def deck_name(card: Card, default: str) -> str:
-    parts = [p.strip().replace("::", ":") for p in card.deck if p and p.strip()]
+    return _deck_name(tuple(card.deck), default)
+
+
+@lru_cache(maxsize=4096)  # a deck has few sub-decks and many notes
+def _deck_name(deck: tuple[str, ...], default: str) -> str:
+    parts = [p.strip().replace("::", ":") for p in deck if p and p.strip()]
     return "::".join(parts) or default
 
 
@@ -57,7 +62,8 @@ def anki_tag(tag: str) -> str:
 
 def note_tags(card: Card) -> tuple[str, ...]:
     """card.tags plus namespaced kind, flag and concept tags (Anki tags hold no spaces)."""
-    return _tags(card.tags, card.kind, tuple(f.name for f in card.flags), card.concepts)
+    flags = tuple(f.name for f in card.flags) if card.flags else ()
+    return _tags(card.tags, card.kind, flags, card.concepts)
 
 
 @lru_cache(maxsize=4096)  # many cards share one combination

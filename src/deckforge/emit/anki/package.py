@@ -22,6 +22,7 @@ import json
 import sqlite3
 import zipfile
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import genanki
@@ -34,6 +35,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: no wall clock in the
 ZIP_LEVEL = 1  # a 100,000-note collection still shrinks ~4x, at a fraction of level 6's time
 _NOTE_ID_BASE = 1_262_304_000_000  # 2010-01-01 in ms: ids look like Anki's creation stamps
 _ID_SPAN = 300_000_000_000
+_first = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -101,8 +103,8 @@ def _collection(rows: list[NoteRow], models: dict[int, tuple[genanki.Model, int]
                 card_rows.append((card_id, nid, did, ord_, mtime,
                                   -1, 0, 0, row.due, 0, 0, 0, 0, 0, 0, 0, 0, ""))
         # Rows in id order and indexes built afterwards: sequential B-tree appends, dense pages.
-        note_rows.sort()
-        card_rows.sort()
+        note_rows.sort(key=_first)  # ids are unique: the same order as sorting whole tuples
+        card_rows.sort(key=_first)
         cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
         cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
         cur.executescript(_INDEXES)
