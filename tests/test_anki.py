@@ -418,7 +418,9 @@ def test_markdown_fast_paths_match_markdown_it():
         ["$$", "\\frac{a}{b}", "$x$", "1.", "- ", "{{", "}}", "\\$", "$ x $", "A ", "$5",
          "Answer is ", "&amp;", "&copy;", "&#35;", "[a](b)", "[[x]]", "![[y]]", "~~~", "===",
          "---", "\n\n", "\n   ", "|a|b|", "> q", "\n#", "\n1. ", "http://a.b", "[x]: /u", "  \n",
-         "\n- ", "W_Q", "_a", "a_", "x_{t}", "__", "$$x$$", "- $x$", "-  a", "- - a", "- 1. b"])
+         "\n- ", "W_Q", "_a", "a_", "x_{t}", "__", "$$x$$", "- $x$", "-  a", "- - a", "- 1. b",
+         # the bold and code-span fast path
+         "**a b**", "`c`", "**a**:", "`a`b", "**", "`", "***", "**`x`**", "\\*", "*a*"])
     texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 
     @settings(max_examples=1500, deadline=None)
