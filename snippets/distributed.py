@@ -187,10 +187,14 @@ def ddp_worker(rank: int, world: int, port: int, x, y, state: dict, out_path: st
 
     Runs both the hand-written average_gradients and torch's DistributedDataParallel.
     """
+    from datetime import timedelta
+
     import torch
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    # A peer that never arrives fails the run after a minute instead of hanging it.
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world, timeout=timedelta(seconds=60))
     try:
         shard = slice(rank * len(x) // world, (rank + 1) * len(x) // world)
         grads = {}

@@ -36,7 +36,6 @@ def _free_port() -> int:
 
 def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     torch = pytest.importorskip("torch")
-    import torch._dynamo  # noqa: F401, F811  DDP's constructor imports it: once here, not per child
     import torch.multiprocessing as mp
 
     torch.manual_seed(0)
@@ -47,10 +46,10 @@ def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     big_batch = {k: p.grad for k, p in model.named_parameters()}
 
     out = str(tmp_path / "grads-{rank}.pt")
-    # fork: the children inherit the imported torch instead of paying for it again (CPU only,
-    # no CUDA state to break); each still opens its own gloo process group.
+    # spawn, not fork: this process already ran autograd (its threads hold locks), and a forked
+    # child can deadlock on them; fork hung a CI rehearsal. Spawn pays a fresh torch import.
     mp.start_processes(
-        D.ddp_worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True, start_method="fork"
+        D.ddp_worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True, start_method="spawn"
     )
     for rank in range(2):
         grads = torch.load(out.format(rank=rank))
