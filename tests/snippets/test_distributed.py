@@ -3,7 +3,9 @@ and ZeRO accounting."""
 
 from __future__ import annotations
 
+import importlib
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,10 +48,16 @@ def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     big_batch = {k: p.grad for k, p in model.named_parameters()}
 
     out = str(tmp_path / "grads-{rank}.pt")
+    # Spawned workers get the worker by reference (module + name): make `snippets` this
+    # repository's package again (other tests load the registry of temporary project copies).
+    from deckforge.registry import load_registry
+
+    load_registry(Path(__file__).resolve().parents[2] / "snippets")
+    worker = importlib.import_module("snippets.distributed").ddp_worker
     # spawn, not fork: this process already ran autograd (its threads hold locks), and a forked
     # child can deadlock on them; fork hung a CI rehearsal. Spawn pays a fresh torch import.
     mp.start_processes(
-        D.ddp_worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True, start_method="spawn"
+        worker, args=(2, _free_port(), x, y, state, out), nprocs=2, join=True, start_method="spawn"
     )
     for rank in range(2):
         grads = torch.load(out.format(rank=rank))
