@@ -352,8 +352,3 @@ def contains_math(text: str) -> bool:
         end = span.start + len(span.delimiter) * 2 + len(span.text)
         outside = outside[: span.start] + " " + outside[end:]
     return bool(_MATH_OUTSIDE_SPANS.search(outside))
-
-
-def formula_bearing(question: str, answer: str) -> bool:
-    """A card the registry must back: its answer holds math or its question asks for a formula."""
-    return contains_math(answer) or asks_for_formula(question)

@@ -134,15 +134,29 @@ def load_result_schema() -> dict:
                       .read_text("utf-8"))
 
 
+def read_result_files(folder: Path) -> list[tuple[Path, dict | None, str]]:
+    """Every `*.json` in `folder`, in path order, as (path, data, problem): data is None and
+    problem says what is wrong when a file is not a deckforge.bench result."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as err:
+            found.append((path, None, f"is not valid JSON ({err}); re-run `deckforge bench` "
+                          "for this case."))
+            continue
+        if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("deckforge.bench/"):
+            found.append((path, None, "has no `schema: deckforge.bench/1`; it is not shown on "
+                          "the site."))
+            continue
+        found.append((path, data, ""))
+    return found
+
+
 def load_results(folder: Path) -> list[dict]:
     """Committed results in `folder`, sorted by case id; unreadable files are skipped (the
     schema test in tests/test_bench.py is what keeps them valid)."""
-    results = []
-    for path in sorted(Path(folder).glob("*.json")):
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("schema") == RESULT_SCHEMA_ID:
-            results.append(data)
+    results = [data for _path, data, _problem in read_result_files(folder)
+               if data is not None and data.get("schema") == RESULT_SCHEMA_ID]
     return sorted(results, key=lambda r: str(r.get("case", "")))

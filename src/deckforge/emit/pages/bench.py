@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from deckforge.bench.result import read_result_files
 from deckforge.diagnostics import Diagnostic
 from deckforge.emit.pages.text import escape, inline
 
@@ -41,18 +42,10 @@ class BenchResult:
 
 def load_results(snippets_dir: Path, root: Path) -> tuple[list[BenchResult], list[Diagnostic]]:
     results, problems = [], []
-    folder = snippets_dir / RESULTS_DIR
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path, data, problem in read_result_files(snippets_dir / RESULTS_DIR):
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as err:
-            problems.append(Diagnostic(rel, 1, "bad-bench-result", f"is not valid JSON ({err}); "
-                                       "re-run `deckforge bench` for this case."))
-            continue
-        if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("deckforge.bench/"):
-            problems.append(Diagnostic(rel, 1, "bad-bench-result", "has no `schema: deckforge.bench/1`; "
-                                       "it is not shown on the site."))
+        if data is None:
+            problems.append(Diagnostic(rel, 1, "bad-bench-result", problem))
             continue
         case = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(data.get("case") or path.stem))
         results.append(BenchResult(case=case, path=rel, data=data))
