@@ -14,7 +14,11 @@ from dataclasses import dataclass, replace
 from deckforge.diagnostics import Diagnostic
 
 CARD_KINDS = ("basic", "true-false", "multiple-choice", "cloze", "formula")
-FLAGS = ("repaired", "conflict", "needs-review", "claim-mismatch")
+# Flag words (graph.json contract). `verified` and `computed` are informative: the snippet code
+# confirmed the card's formula, or computed its answer from the inputs the notes give.
+FLAGS = ("repaired", "conflict", "needs-review", "claim-mismatch", "verified", "computed")
+# Flags that mean "do not study this as it is": the card stays out of the study path.
+UNFINISHED_FLAGS = ("needs-review",)
 
 
 @dataclass(frozen=True, order=True)
@@ -54,14 +58,25 @@ class RawItem:
     correct: tuple[int, ...] = ()  # indices into options
     notes: tuple[str, ...] = ()  # reader observations (e.g. how a quiz answer was recovered)
     needs_review: bool = False
+    # Setup the item depends on but does not repeat: a quiz's shared stem ("a model with 7B
+    # parameters…") or a lecture's heading path. Shown above the question, not part of its id.
+    context: str = ""
 
 
 @dataclass(frozen=True)
 class Flag:
-    """A flag word from FLAGS and the human-readable reason for it."""
+    """A flag word from FLAGS, the human-readable reason for it, and its cause as data.
+
+    `cause` is a short stable code (e.g. "missing-statement", "formula-mismatch"): passes decide
+    on it, never on `reason`, which is prose written for the reader and free to be reworded.
+    `formula` names the registry formula the flag is about; `sides` the source spans involved
+    (the two sides of a conflict, the item an answer was taken from)."""
 
     name: str
     reason: str
+    cause: str = ""
+    formula: str = ""
+    sides: tuple[SourceSpan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,14 +97,26 @@ class Card:
     extra: str = ""  # explanation / surviving text shown on the back
     guid: str | None = None  # filled from deckforge.lock by the Anki identity step
     verified: tuple[str, ...] = ()  # claims a snippet confirmed, human-readable
+    # Setup shown above the question (a quiz's shared stem, a lecture's heading path); not part
+    # of the card's id, so carrying a stem onto an existing card keeps its identity.
+    context: str = ""
 
     def has_flag(self, name: str) -> bool:
         return any(f.name == name for f in self.flags)
 
-    def with_flag(self, name: str, reason: str) -> Card:
+    def has_cause(self, cause: str) -> bool:
+        return any(f.cause == cause for f in self.flags)
+
+    def with_flag(self, name: str, reason: str, cause: str = "", formula: str = "",
+                  sides: tuple[SourceSpan, ...] = ()) -> Card:
         if any(f.name == name and f.reason == reason for f in self.flags):
             return self
-        return _replace(self, flags=self.flags + (Flag(name, reason),))
+        return _replace(self, flags=self.flags + (Flag(name, reason, cause, formula, sides),))
+
+    @property
+    def unfinished(self) -> bool:
+        """Not ready to study: kept in the deck, out of the student's way (see emit.anki)."""
+        return any(f.name in UNFINISHED_FLAGS for f in self.flags)
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,9 @@ class Formula:
     module: str = ""
     section: str = ""  # the `--8<-- [start:NAME]` section of the module holding its code
     tests: tuple[str, ...] = ()  # pytest node ids that check the implementation
+    # Declared symbols: (letter as written in `latex`, what it means), e.g. ("r", "LoRA rank").
+    # They map a question's own letters onto the formula and drive numeric verification.
+    symbols: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +211,7 @@ def slug(text: str) -> str:
 __all__ = [
     "CARD_KINDS",
     "FLAGS",
+    "UNFINISHED_FLAGS",
     "Card",
     "Concept",
     "Diagnostic",

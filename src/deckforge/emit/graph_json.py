@@ -21,6 +21,7 @@ def card_to_json(card: Card) -> dict:
         "id": card.id,
         "guid": card.guid,
         "kind": card.kind,
+        "context": card.context,
         "question": card.question,
         "answer": card.answer,
         "options": list(card.options),
@@ -31,11 +32,22 @@ def card_to_json(card: Card) -> dict:
         "concepts": list(card.concepts),
         "formulas": list(card.formulas),
         "flags": sorted({f.name for f in card.flags}),
-        "notes": [{"flag": f.name, "reason": f.reason} for f in card.flags],
+        "notes": [_flag_note(f) for f in card.flags],
         "verified": list(card.verified),
         "extra": card.extra,
         "sources": [s.to_json() for s in card.sources],
     }
+
+
+def _flag_note(flag) -> dict:
+    note = {"flag": flag.name, "reason": flag.reason}
+    if flag.cause:
+        note["cause"] = flag.cause
+    if flag.formula:
+        note["formula"] = flag.formula
+    if flag.sides:
+        note["sides"] = [s.to_json() for s in flag.sides]
+    return note
 
 
 def graph_to_json(graph: KnowledgeGraph) -> dict:
@@ -68,6 +80,7 @@ def graph_to_json(graph: KnowledgeGraph) -> dict:
                 "module": f.module,
                 "section": f.section,
                 "tests": list(f.tests),
+                "symbols": {letter: meaning for letter, meaning in f.symbols},
             }
             for f in graph.formulas
         ],

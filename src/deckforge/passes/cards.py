@@ -168,6 +168,7 @@ def make_card(item: RawItem, deck_name: str) -> Card:
         flags=item_flags(item, kind, question, answer, bare),
         extra=extra,
         tags=(DEFINITION_TAG,) if item.kind_hint == "definition" else (),
+        context=item.context,
     )
 
 

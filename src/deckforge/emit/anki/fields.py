@@ -97,10 +97,17 @@ def source_html(card: Card, source_url) -> str:
     return "".join(parts)
 
 
+def _context(card: Card, image: ImageResolver | None) -> str:
+    """The setup the question depends on (a quiz's shared stem, a heading path), on the front."""
+    if not card.context.strip():
+        return ""
+    return f'<div class="df-context">{markdown_to_html(card.context, image)}</div>'
+
+
 def _question(card: Card, image: ImageResolver | None) -> str:
     html = markdown_to_html(card.question, image)
     if html:
-        return html
+        return _context(card, image) + html
     where = escape(str(card.sources[0])) if card.sources else card.id
     return f'<span class="df-empty">(empty question at {where})</span>'
 
@@ -123,7 +130,7 @@ def basic_fields(card: Card, image, source: str) -> tuple[str, ...]:
 def cloze_fields(card: Card, image, source: str) -> tuple[str, ...]:
     extra = [card.answer] if card.answer.strip() and card.answer.strip() != card.question.strip() else []
     extra += [card.extra] if card.extra.strip() else []
-    return (cloze_to_html(card.question, image),
+    return (_context(card, image) + cloze_to_html(card.question, image),
             markdown_to_html("\n\n".join(extra), image), source)
 
 

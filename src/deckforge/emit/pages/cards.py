@@ -138,7 +138,12 @@ def render_card(card: Card, ctx: SiteContext, page: str, *, skip_concepts: Itera
     q_lines = to_markdown(question, link)
     if q_lines and not q_lines[0].startswith("$$"):
         q_lines[0] = "**Q.** " + q_lines[0]
-    lines = [f'<div class="df-card" id="{card.id}" markdown>', "", " ".join(badges), "", *q_lines, ""]
+    # The setup the question depends on (a quiz's shared stem, a heading path), before it.
+    context = to_markdown(card.context, link) if card.context.strip() else []
+    if context and not context[0].startswith("$$"):
+        context[0] = "*Setup:* " + context[0]
+    lines = [f'<div class="df-card" id="{card.id}" markdown>', "", " ".join(badges), "",
+             *context, *q_lines, ""]
     if card.options:
         lines += _options(card, link) + [""]
     body = _answer_body(card, answer, link)
