@@ -42,6 +42,19 @@ def _has(text: str, part: str) -> bool:
     return part.casefold() in (text or "").casefold()
 
 
+def _check(key: str, v: str, q: str, ctx: str, answer: str, causes: set[str]) -> bool:
+    return {
+        "q_has": lambda: _has(q, v),
+        "q_lacks": lambda: not _has(q, v),
+        "ctx_has": lambda: _has(ctx, v),
+        "ctx_lacks": lambda: not _has(ctx, v),
+        "text_has": lambda: _has(q + "\n" + ctx, v),
+        "answer_has": lambda: _has(answer, v),
+        "cause": lambda: v in causes,
+        "no_cause": lambda: v not in causes,
+    }[key]()
+
+
 def checks(graph, labels: dict) -> list[tuple[str, bool]]:
     """(description, passed) for every labelled expectation."""
     name = labels["notes"]
@@ -63,16 +76,7 @@ def checks(graph, labels: dict) -> list[tuple[str, bool]]:
         q, ctx, causes = card.question, card.context, {f.cause for f in card.flags}
         for key, value in expected:
             for v in value if isinstance(value, list) else [value]:
-                ok = {
-                    "q_has": lambda v: _has(q, v),
-                    "q_lacks": lambda v: not _has(q, v),
-                    "ctx_has": lambda v: _has(ctx, v),
-                    "ctx_lacks": lambda v: not _has(ctx, v),
-                    "text_has": lambda v: _has(q + "\n" + ctx, v),
-                    "answer_has": lambda v: _has(card.answer, v),
-                    "cause": lambda v: v in causes,
-                    "no_cause": lambda v: v not in causes,
-                }[key](v)
+                ok = _check(key, v, q, ctx, card.answer, causes)
                 out.append((f"{line}: {key} {v!r} (question {q[:70]!r}, context {ctx[:40]!r}, "
                             f"causes {sorted(causes)})", ok))
     return out

@@ -35,15 +35,18 @@ from rapidfuzz import fuzz
 
 from deckforge.model import Card, Flag, KnowledgeGraph, Merge
 from deckforge.passes.cards import (
-    BARE_LABEL_REASON,
-    EMPTY_ANSWER_REASON,
     is_placeholder,
     normalize_verdict,
     verdict,
 )
 from deckforge.passes.minhash import candidate_pairs, signatures_flat
 from deckforge.text.keys import content_tokens, fast_key, numbers, question_tokens, sentences
-from deckforge.text.structure import canonical_label, is_bare_label
+from deckforge.text.structure import (
+    MISSING_ANSWER,
+    STATEMENT_MISSING,
+    canonical_label,
+    is_bare_label,
+)
 
 EXACT_ONLY = {"multiple-choice", "cloze"}
 GROUP_CAP = 50  # blocking groups bigger than this are template noise, left to LSH
@@ -85,7 +88,8 @@ _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
 
 
 def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> Features:
-    bare = is_bare_label(card.question)
+    # a quiz item without its statement (the cards pass says so with a cause)
+    bare = any(card.has_cause(c) for c in STATEMENT_MISSING) or is_bare_label(card.question)
     q = () if bare else tuple(question_tokens(card.question))
     v = verdict(card.answer) if card.kind == "true-false" else None
     body = card.answer
@@ -173,6 +177,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if fa.verdict and fb.verdict:
         if fa.qnums != fb.qnums:
             return None
+        if _letters(fa) and _letters(fb) and _letters(fa) != _letters(fb):
+            return None  # "saving decreases as N increases" vs "… as k increases": other claims
         same_label = fa.full_label and fa.full_label == fb.full_label and jq >= 0.4
         if rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
             return _verdicts(fa, fb, f"same statement (question {rq:.0f})")
@@ -208,6 +214,11 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
         return "merge", f"same registry formula {shared[0]}"
     return None
+
+
+def _letters(f: Features) -> frozenset:
+    """Single-letter variables a statement is about (N, k, d)."""
+    return frozenset(t for t in f.q if len(t) == 1 and t.isalpha())
 
 
 def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:
@@ -383,9 +394,9 @@ def _merged_flags(members, feats, best, qi, ai) -> list[Flag]:
         for flag in m.flags:
             if flag.name == "repaired" and real_answer:
                 continue  # a member's own answer beat the registry repair
-            if flag.name == "needs-review" and flag.reason.startswith(BARE_LABEL_REASON) and not feats[qi].bare:
+            if flag.cause in STATEMENT_MISSING and not feats[qi].bare:
                 continue  # the full wording of the quiz item was found
-            if flag.name == "needs-review" and flag.reason.startswith(EMPTY_ANSWER_REASON) and not feats[ai].empty:
+            if flag.cause == MISSING_ANSWER and not feats[ai].empty:
                 continue
             flags.append(flag)
     return flags
