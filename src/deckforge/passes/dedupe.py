@@ -46,6 +46,7 @@ from deckforge.text.structure import (
     STATEMENT_MISSING,
     canonical_label,
     is_bare_label,
+    quiz_of,
 )
 
 EXACT_ONLY = {"multiple-choice", "cloze"}
@@ -159,6 +160,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
     if fa.qnums and fb.qnums and fa.qnums != fb.qnums:
         return None  # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
+    if _other_item_of_one_quiz(fa, fb):
+        return None  # Quiz 2 Q1c and Quiz 2 Q1d are two items, however alike their words
     solid = len(fa.as_) >= 3 and len(fb.as_) >= 3
     if fa.bare or fb.bare:
         ans = _answer_score(fa, fb)
@@ -214,6 +217,11 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
         return "merge", f"same registry formula {shared[0]}"
     return None
+
+
+def _other_item_of_one_quiz(fa: Features, fb: Features) -> bool:
+    qa, qb = quiz_of(fa.full_label), quiz_of(fb.full_label)
+    return bool(qa and qa == qb and fa.label and fb.label and fa.label != fb.label)
 
 
 def _letters(f: Features) -> frozenset:

@@ -41,9 +41,14 @@ INSTRUCTION_VERBS = (
     "indicate", "select", "choose", "pick", "answer", "mark", "circle", "tick", "check",
     "determine", "decide", "identify", "match", "fill", "complete", "classify", "label", "state",
 )
-ITEM_REFERENCES = (
-    "following", "below", "that apply", "each statement", "each question", "each of",
-    "these statements", "these questions", "the statements", "the options",
+# how an instruction refers to the items it governs: their position, or a plural item noun
+# that ends the phrase ("choose all correct answers.", "the statements that are true"); "the two
+# options for KV cache compression" asks about something else.
+ITEM_REFERENCES = re.compile(
+    r"\b(?:following|below|that apply|each of|each (?:statement|question|option|item))\b"
+    r"|\b(?:statements|questions|options|answers|choices|items)\b"
+    r"(?=\s*(?:[.!?:;,(]|$|that\b|which\b|above\b|given\b))",
+    re.I,
 )
 _INSTRUCTION_START = re.compile(
     r"(?:^|(?<=[.!?:]))\s*(?P<s>(?:please\s+|for\s+each\b[^.!?]*?,\s*)?"
@@ -80,7 +85,7 @@ def split_instructions(text: str) -> tuple[str, tuple[str, ...]]:
         end = _SENTENCE_END.search(text, match.end())
         stop = end.end() if end else len(text)
         sentence = text[start:stop]
-        if not any(ref in sentence.casefold() for ref in ITEM_REFERENCES):
+        if not ITEM_REFERENCES.search(sentence):
             continue
         kept.append(text[pos:start])
         found.append(sentence.strip())
