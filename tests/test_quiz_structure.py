@@ -210,3 +210,24 @@ def test_bundled_quiz_items_have_their_statement_and_stem(bundled_graph):
     assert card_at(bundled_graph, f"{CS242}:225").has_cause("ambiguous-quiz")
     for card in bundled_graph.cards:
         assert "Please indicate true or false" not in card.question + card.context
+
+
+def test_a_card_whose_stem_moved_into_context_keeps_its_guid():
+    from deckforge.lock import LockEntry, match_reworded
+
+    stem = ("Consider a CONV layer using N kxkxM filters. We are interested in the savings of "
+            "depthwise separable convolution in the number of parameters.")
+    new = _card(RawItem("The saving increases as k increases.", "True", SourceSpan("n.txt", 4, 6),
+                        "dotted", label="Quiz 4 Q2c", context=stem))
+    old = LockEntry("cold", "guid1", "-", 0, f"The saving increases as k increases.\n{stem}")
+    other = LockEntry("cother", "guid2", "-", 0, "What is LoRA?")
+    assert match_reworded([new], [other, old]) == {new.id: "cold"}
+
+
+def test_a_statement_less_card_keeps_the_id_of_its_label():
+    from deckforge.model import card_id
+
+    card = _card(RawItem("Quiz 5 Q2b", "False — learned", SourceSpan("n.txt", 1, 1), "dotted",
+                         section=("Quiz 5",), label="Quiz 5 Q2b", needs_review=True,
+                         cause="bare-label", notes=("why",)))
+    assert card.id == card_id("Quiz 5 Q2b", ("Quiz 5",))

@@ -155,7 +155,10 @@ def make_card(item: RawItem, deck_name: str) -> Card:
     answer = item.answer.strip()
     label = item_label(item)
     missing = item.cause in STATEMENT_MISSING or is_bare_label(question)
-    if missing:  # never the bare label as the question: say what is missing
+    # a quiz item without its statement is known by its label: the id (and so the Anki GUID)
+    # stays that of the label, while the question says what is missing instead of showing it
+    identity = label or question if missing else None
+    if missing:
         question = f"{label or question}: {STATEMENT_MISSING_TEXT}"
     if "==" in question and not _CLOZE.search(question):
         question = highlights_to_cloze(question)
@@ -166,7 +169,7 @@ def make_card(item: RawItem, deck_name: str) -> Card:
     deck = (deck_name, course_name(item.span.path)) + ((level2,) if level2 else ())
     extra = "" if item.needs_review else "\n".join(item.notes)
     return Card(
-        id=card_id(question, item.section),
+        id=card_id(identity or question, item.section),
         kind=kind,
         question=question,
         answer=answer,
