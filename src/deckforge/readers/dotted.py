@@ -9,27 +9,48 @@ Grammar, one line at a time (linear: one regex search per line, dict look-ups on
   `LECTURE 3 — …`, `✅ QUIZ 4 - …` (emoji allowed), all-caps blocks such as
   `FINAL FORMULAS & LAWS CHEAT BLOCK`. Separator lines (`⸻........`, a bare `........`) end the
   current lecture/block section.
-* Lines without dots before a dotted line are part of its question (multi-line questions; the
-  span covers all of them). Exception: an answer that starts an `A)` list continues on the
-  following `B)`, `C)` … lines (and the line after a bare `B)`). A `FLIP TO QUESTION; THIS IS
-  ANSWER` line reverses the next item. Lines without dots that end up attached to no dotted line
-  get a `dotted-no-separator` warning.
+* Lines without dots before a dotted line belong to its item (multi-line questions; the span
+  covers all of them), within item boundaries: a label of another question number or another
+  sub-question (`Q3a: …` with no dots, then `Q3b: …........`) starts a new item, so the earlier
+  statement becomes its own item with no answer (cause `missing-answer`). Exception: an answer
+  that starts an `A)` list continues on the following `B)`, `C)` … lines (and the line after a
+  bare `B)`). A `FLIP TO QUESTION; THIS IS ANSWER` line reverses the next item. Lines without
+  dots that end up attached to no dotted line get a `dotted-no-separator` warning.
+* Quiz-level instructions ("Please indicate true or false for each of the following
+  statements", "Select all that apply", "Answer the following …"; text.structure.
+  split_instructions) are cut out wherever they stand, never part of a question or a stem.
+* Inside a labelled item, a sub-question label (`Q1a`) introduces the statement (the question),
+  a parent label (`Q1:`) the question's shared stem. Unlabelled lines before the statement, and
+  those after a finished statement (students paste statement, setup, then the instruction line
+  that carries the answer), are the stem; a lower-case line after an unfinished statement
+  continues it. Without a label, every line is the question (as before).
 * Quiz labels at the start of a line (`Quiz 2 Q1a — "…"`, `Q3 Q1 b:`, `Q1aQ 1a:`, a bare `Q1b`)
   are cut off the question text and normalized into `label` (`Quiz 2 Q1a`, `Quiz 3 Q1b`).
   A label without its quiz takes it from the quiz header above, except after that quiz block
   ended (an unlabelled item ends it): there an item whose label and answer repeat an earlier
-  quiz item takes that quiz (noted in `notes`), else it falls back to the quiz header above.
+  quiz item takes that quiz (noted in `notes`), else it falls back to the quiz header above,
+  a guess (see below).
+* After the file is read (`_link_quiz_items`), for items whose quiz is certain: each stem is
+  carried onto the other sub-questions of its question number (a stem pasted from its middle
+  gives way to the full one); an item with no statement takes the statement of the same quiz
+  item elsewhere in the file, else is flagged `bare-label` (only a label) or
+  `missing-statement` (a label and the instruction). An item whose quiz was guessed and whose
+  label names another statement of that quiz is flagged `ambiguous-quiz`.
 
 RawItem fields:
-  question   the question text, label prefix and wrapping quotes removed; the lines of a
-             multi-line question joined with "\\n"; a ninth dot kept (normalize may drop it)
+  question   the question text (a quiz item's statement), label prefix, instructions and
+             wrapping quotes removed; the lines of a multi-line question joined with "\\n";
+             a ninth dot kept (normalize may drop it); the label when the statement is missing
   answer     the text after the separator, verbatim ("" and "." are kept for repair)
   section    (quiz title,) for quiz-labelled items, e.g. ("Quiz 4 — Distillation, …",) or
              ("Quiz 2",); else (lecture/block header title,) such as
              ("Lecture 3 — Memory Hierarchy & Roofline Model",), or () before any header
   label      "Quiz N Qxy" when the quiz is known, "Qxy" otherwise, None without a label
   kind_hint  None (true/false is left to the cards pass), options/correct empty
-  notes      how a quiz was resolved, a flipped item
+  notes      how a quiz was resolved, a flipped item, why an item needs review
+  needs_review, cause   set for `bare-label`, `missing-statement`, `missing-answer`,
+             `ambiguous-quiz` (text.structure), the prose in notes
+  context    the quiz question's shared stem ("" when it has none)
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ ITEM_REFERENCES = re.compile(
     re.I,
 )
 _INSTRUCTION_START = re.compile(
-    r"(?:^|(?<=[.!?:]))\s*(?P<s>(?:please\s+|for\s+each\b[^.!?]*?,\s*)?"
+    r"(?:^|(?<=[.!?:]))\s*(?P<s>(?:please\s+|for\s+each\b[^.!?:]{0,80}?,\s*)?"
     r"(?:" + "|".join(INSTRUCTION_VERBS) + r")\b)",
     re.I,
 )
