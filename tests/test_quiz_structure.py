@@ -203,6 +203,8 @@ def test_bundled_quiz_items_have_their_statement_and_stem(bundled_graph):
     assert "Please indicate" not in q2c.context and not q2c.flags
     dims = card_at(bundled_graph, f"{CS242}:207")
     assert dims.context.startswith("We have learned about the Transformer")
+    # :238 repeats Q1b without its setup; merged with :208-210 the card keeps the stem
+    assert card_at(bundled_graph, f"{CS242}:238").context == dims.context
     for line in (193, 201, 215, 216):
         card = card_at(bundled_graph, f"{CS242}:{line}")
         assert card.has_cause("bare-label") and not is_bare_label(card.question)

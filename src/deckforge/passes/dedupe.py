@@ -381,6 +381,8 @@ def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str]
         options=mc.options if mc else base.options,
         correct=mc.correct if mc else base.correct,
         label=base.label or next((m.label for m in members if m.label), None),
+        # the quiz stem of any member: a repeat pasted without its setup is the same item
+        context=base.context or next((m.context for m in members if m.context), ""),
         tags=_union(m.tags for m in members),
         concepts=_union(m.concepts for m in members),
         formulas=_union(m.formulas for m in members),
