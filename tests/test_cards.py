@@ -113,8 +113,9 @@ def test_reader_review_notes_become_flags_and_highlights_cloze():
     assert mc.kind == "multiple-choice"
     assert [(f.name, f.reason) for f in mc.flags] == [("needs-review", "no marker left before any option")]
     assert cloze.kind == "cloze" and cloze.question == "FLOPs forward: {{c1::2 (# tokens) (# params)}}"
-    assert bare.label == "Quiz 4 Q1b" and bare.question == "Quiz 4 Q1b"
-    assert bare.kind == "true-false" and any(f.reason.startswith("bare quiz label") for f in bare.flags)
+    # a bare label is never shown as the question; the flag carries the cause as data
+    assert bare.label == "Quiz 4 Q1b" and bare.question == "Quiz 4 Q1b: statement missing from the notes"
+    assert bare.kind == "true-false" and bare.has_cause("bare-label") and bare.unfinished
 
 
 def test_card_ids_are_model_card_ids():

@@ -106,6 +106,11 @@ def test_bare_label_merge_drops_bare_label_review_flag(bundled_graph):
     card = card_at(bundled_graph, "sources/cs242-systems-flashcards.txt:191")
     assert "post-training pruning" in card.question.lower()
     assert not any(f.reason.startswith("bare quiz label") for f in card.flags)
+    # :232 `Q1c........True — …` stands after its quiz block with another answer, so the reader
+    # leaves it bare; dedupe merges it with its full wording (:211) and drops the flag by cause
+    card = card_at(bundled_graph, "sources/cs242-systems-flashcards.txt:232")
+    assert card.question.startswith("Each neuron in a Feed Forward Layer")
+    assert not card.has_cause("bare-label") and card.has_flag("conflict")
 
 
 # -- unit level ----------------------------------------------------------------------------

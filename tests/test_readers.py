@@ -124,7 +124,7 @@ def test_dotted_labels_are_normalized_and_take_their_quiz(read):
     quiz4 = "Quiz 4 — Distillation, Depthwise CONV, Transformer Basics"
     bare = _at(result, 193)  # `Q1c........True — …` under `✅ QUIZ 4 - …`
     assert bare.label == "Quiz 4 Q1c" and bare.section == (quiz4,)
-    assert bare.question == "Quiz 4 Q1c" and bare.needs_review
+    assert bare.question == "Quiz 4 Q1c" and bare.needs_review and bare.cause == "bare-label"
     assert _at(result, 214).label == "Quiz 5 Q2a"
     # after the quiz block ended, a repeat of Quiz 4 Q1a (same answer) finds its quiz
     full = _at(result, 220)
@@ -140,13 +140,16 @@ def test_dotted_multi_line_questions_are_one_item(read):
     saving = _at(result, 196)
     assert (saving.span.line, saving.span.end_line) == (196, 199)
     assert saving.label == "Quiz 4 Q2c"
-    assert saving.question.splitlines()[0] == "The saving increases as k increases."
-    assert "(1) depthwise kxk convolutions and" in saving.question
+    # the statement is the question; the setup pasted below it is the quiz's shared stem
+    assert saving.question == "The saving increases as k increases."
+    assert "(1) depthwise kxk convolutions and" in saving.context
+    assert "Please indicate" not in saving.context + saving.question
     assert saving.answer == "True — Savings increase as spatial filter size increases."
     dims = _at(result, 203)
     assert (dims.span.line, dims.span.end_line) == (203, 207) and dims.label == "Quiz 5 Q1a"
     assert dims.question.startswith("Consider the linear projection matrices Qw and Qk")
     assert "Q1:" not in dims.question and not dims.question.startswith("Q")
+    assert dims.context.startswith("We have learned about the Transformer")
     for it in result.items:  # no item starts inside another one
         assert not [o for o in result.items if o is not it and o.span.line < it.span.line <= o.span.end_line]
 

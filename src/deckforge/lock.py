@@ -278,11 +278,17 @@ def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
     """new card id -> orphaned lock id, best pairs first, each side used once."""
     if not newcomers or not orphans:
         return {}
+    import numpy as np
     from rapidfuzz import fuzz, process
 
-    scores = process.cdist([normalize_key(c.question) for c in newcomers],
-                           [normalize_key(e.question) for e in orphans],
+    previous = [normalize_key(e.question) for e in orphans]
+    scores = process.cdist([normalize_key(c.question) for c in newcomers], previous,
                            scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
+    # a card whose setup moved out of its question into `context` (a quiz's shared stem) is
+    # the same card: its question and context together read like the old question
+    with_context = process.cdist([normalize_key(f"{c.question} {c.context}") for c in newcomers],
+                                 previous, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
+    scores = np.maximum(scores, with_context)
     pairs = sorted(((float(scores[i][j]), i, j) for i in range(len(newcomers))
                     for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD),
                    key=lambda p: (-p[0], p[1], p[2]))

@@ -58,6 +58,9 @@ class RawItem:
     correct: tuple[int, ...] = ()  # indices into options
     notes: tuple[str, ...] = ()  # reader observations (e.g. how a quiz answer was recovered)
     needs_review: bool = False
+    # Why the item needs review, as a stable code the cards pass puts on the flag's `cause`
+    # ("bare-label", "missing-statement", "missing-answer", …); `notes` holds the prose.
+    cause: str = ""
     # Setup the item depends on but does not repeat: a quiz's shared stem ("a model with 7B
     # parameters…") or a lecture's heading path. Shown above the question, not part of its id.
     context: str = ""

@@ -7,9 +7,13 @@ structure, never cards), as are items without question text.
 Contract for later passes:
 - true-false answers are normalized to `True` / `False`, optionally followed by ` — ` and the
   explanation; `verdict(card)` reads it back.
-- a bare quiz label (`Q1b` with only an answer) keeps the label as its question and carries a
-  `needs-review` flag whose reason starts with BARE_LABEL_REASON; dedupe drops that flag when
-  the card merges with the full wording of the item.
+- a quiz item whose statement is not in the notes (a bare label `Q1b` with only an answer, a
+  label with only the quiz's instruction) never shows the label as its question: the question
+  says the statement is missing, and a `needs-review` flag carries the cause (`bare-label`,
+  `missing-statement`; text.structure.STATEMENT_MISSING). Dedupe drops that flag when the card
+  merges with the full wording of the item; passes decide on the cause, never on the reason.
+- an empty or placeholder answer outside formula/cloze/choice cards is flagged with the cause
+  `missing-answer`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import re
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import Card, Flag, KnowledgeGraph, RawItem, card_id
 from deckforge.text.structure import (
+    BARE_LABEL,
+    MISSING_ANSWER,
+    STATEMENT_MISSING,
     canonical_label,
     course_name,
     is_bare_label,
@@ -29,7 +36,7 @@ from deckforge.text.structure import (
     quiz_of,
 )
 
-BARE_LABEL_REASON = "bare quiz label"
+STATEMENT_MISSING_TEXT = "statement missing from the notes"
 DEFINITION_TAG = "definition"  # a `**term**: text` item; the link pass derives a concept from it
 EMPTY_ANSWER_REASON = "the notes give no answer"
 _VERDICT = re.compile(
@@ -125,18 +132,21 @@ def _section_quiz(section: tuple[str, ...]) -> str | None:
     return None
 
 
-def item_flags(item: RawItem, kind: str, question: str, answer: str, bare: bool) -> tuple[Flag, ...]:
+def item_flags(item: RawItem, kind: str, answer: str, label: str | None,
+               missing: bool) -> tuple[Flag, ...]:
     flags = []
     if item.needs_review:
         reason = "; ".join(item.notes) or f"the {item.reader} reader could not recover this item fully"
-        flags.append(Flag("needs-review", reason))
-    if bare and not any(n.startswith(BARE_LABEL_REASON) for n in item.notes):
-        flags.append(Flag("needs-review", f"{BARE_LABEL_REASON}: {item.span} gives only the answer to "
-                          f"{question}; the question text is not in the notes"))
+        flags.append(Flag("needs-review", reason, cause=item.cause))
+    if missing and item.cause not in STATEMENT_MISSING:  # a reader that did not say so itself
+        flags.append(Flag("needs-review", f"bare quiz label: {item.span} gives only the answer "
+                          f"to {label}; its statement is not in the notes", cause=BARE_LABEL))
     if kind == "multiple-choice" and not item.correct and not item.needs_review:
         flags.append(Flag("needs-review", "the correct option is not marked in the notes"))
-    if is_placeholder(answer) and kind not in ("formula", "cloze", "multiple-choice"):
-        flags.append(Flag("needs-review", f"{EMPTY_ANSWER_REASON} ({item.span})"))
+    if (is_placeholder(answer) and kind not in ("formula", "cloze", "multiple-choice")
+            and item.cause != MISSING_ANSWER):
+        flags.append(Flag("needs-review", f"{EMPTY_ANSWER_REASON} ({item.span})",
+                          cause=MISSING_ANSWER))
     return tuple(flags)
 
 
@@ -144,9 +154,12 @@ def make_card(item: RawItem, deck_name: str) -> Card:
     question = item.question.strip()
     answer = item.answer.strip()
     label = item_label(item)
-    bare = is_bare_label(question)
-    if bare and label:
-        question = label
+    missing = item.cause in STATEMENT_MISSING or is_bare_label(question)
+    # a quiz item without its statement is known by its label: the id (and so the Anki GUID)
+    # stays that of the label, while the question says what is missing instead of showing it
+    identity = label or question if missing else None
+    if missing:
+        question = f"{label or question}: {STATEMENT_MISSING_TEXT}"
     if "==" in question and not _CLOZE.search(question):
         question = highlights_to_cloze(question)
     kind = choose_kind(item, question, answer)
@@ -156,7 +169,7 @@ def make_card(item: RawItem, deck_name: str) -> Card:
     deck = (deck_name, course_name(item.span.path)) + ((level2,) if level2 else ())
     extra = "" if item.needs_review else "\n".join(item.notes)
     return Card(
-        id=card_id(question, item.section),
+        id=card_id(identity or question, item.section),
         kind=kind,
         question=question,
         answer=answer,
@@ -165,7 +178,7 @@ def make_card(item: RawItem, deck_name: str) -> Card:
         options=item.options,
         correct=item.correct,
         label=label,
-        flags=item_flags(item, kind, question, answer, bare),
+        flags=item_flags(item, kind, answer, label, missing),
         extra=extra,
         tags=(DEFINITION_TAG,) if item.kind_hint == "definition" else (),
         context=item.context,

@@ -27,6 +27,7 @@ from deckforge.diagnostics import Diagnostic
 from deckforge.model import Card, KnowledgeGraph, _replace
 from deckforge.passes.cards import verdict
 from deckforge.registry import Registry
+from deckforge.text.structure import STATEMENT_MISSING
 
 
 @dataclass(frozen=True)
@@ -501,12 +502,15 @@ def plain(text: str) -> str:
 
 
 def claim_text(card: Card) -> str:
-    """Where the card's statement is: the question, or for a bare quiz label (the question is
-    just "Quiz 4 Q2b") the explanation after its True/False."""
+    """Where the card's statement is: the question after the quiz's shared stem (its setup:
+    "stride 3 → 2", "n tokens"), or for a quiz item whose statement is missing (a bare label)
+    the explanation after its True/False."""
     question = card.question.strip()
-    if card.label and question.casefold() == card.label.casefold():
+    if any(card.has_cause(c) for c in STATEMENT_MISSING) or (
+            card.label and question.casefold() == card.label.casefold()):
         return plain(re.sub(r"^\s*(?:true|false)\b[\s.—–:-]*", "", card.answer, flags=re.I))
-    return plain(question if card.kind == "true-false" else f"{question}\n{card.answer}")
+    stated = f"{card.context}\n{question}" if card.context else question
+    return plain(stated if card.kind == "true-false" else f"{stated}\n{card.answer}")
 
 
 _CONFLICT_SIDE = re.compile(r"^\s*-\s*(True|False)\b", re.M)

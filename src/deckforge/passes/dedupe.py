@@ -35,15 +35,19 @@ from rapidfuzz import fuzz
 
 from deckforge.model import Card, Flag, KnowledgeGraph, Merge
 from deckforge.passes.cards import (
-    BARE_LABEL_REASON,
-    EMPTY_ANSWER_REASON,
     is_placeholder,
     normalize_verdict,
     verdict,
 )
 from deckforge.passes.minhash import candidate_pairs, signatures_flat
 from deckforge.text.keys import content_tokens, fast_key, numbers, question_tokens, sentences
-from deckforge.text.structure import canonical_label, is_bare_label
+from deckforge.text.structure import (
+    MISSING_ANSWER,
+    STATEMENT_MISSING,
+    canonical_label,
+    is_bare_label,
+    quiz_of,
+)
 
 EXACT_ONLY = {"multiple-choice", "cloze"}
 GROUP_CAP = 50  # blocking groups bigger than this are template noise, left to LSH
@@ -85,7 +89,8 @@ _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
 
 
 def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> Features:
-    bare = is_bare_label(card.question)
+    # a quiz item without its statement (the cards pass says so with a cause)
+    bare = any(card.has_cause(c) for c in STATEMENT_MISSING) or is_bare_label(card.question)
     q = () if bare else tuple(question_tokens(card.question))
     v = verdict(card.answer) if card.kind == "true-false" else None
     body = card.answer
@@ -155,6 +160,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
     if fa.qnums and fb.qnums and fa.qnums != fb.qnums:
         return None  # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
+    if _other_item_of_one_quiz(fa, fb):
+        return None  # Quiz 2 Q1c and Quiz 2 Q1d are two items, however alike their words
     solid = len(fa.as_) >= 3 and len(fb.as_) >= 3
     if fa.bare or fb.bare:
         ans = _answer_score(fa, fb)
@@ -173,6 +180,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if fa.verdict and fb.verdict:
         if fa.qnums != fb.qnums:
             return None
+        if _letters(fa) and _letters(fb) and _letters(fa) != _letters(fb):
+            return None  # "saving decreases as N increases" vs "… as k increases": other claims
         same_label = fa.full_label and fa.full_label == fb.full_label and jq >= 0.4
         if rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
             return _verdicts(fa, fb, f"same statement (question {rq:.0f})")
@@ -208,6 +217,16 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
         return "merge", f"same registry formula {shared[0]}"
     return None
+
+
+def _other_item_of_one_quiz(fa: Features, fb: Features) -> bool:
+    qa, qb = quiz_of(fa.full_label), quiz_of(fb.full_label)
+    return bool(qa and qa == qb and fa.label and fb.label and fa.label != fb.label)
+
+
+def _letters(f: Features) -> frozenset:
+    """Single-letter variables a statement is about (N, k, d)."""
+    return frozenset(t for t in f.q if len(t) == 1 and t.isalpha())
 
 
 def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:
@@ -362,6 +381,8 @@ def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str]
         options=mc.options if mc else base.options,
         correct=mc.correct if mc else base.correct,
         label=base.label or next((m.label for m in members if m.label), None),
+        # the quiz stem of any member: a repeat pasted without its setup is the same item
+        context=base.context or next((m.context for m in members if m.context), ""),
         tags=_union(m.tags for m in members),
         concepts=_union(m.concepts for m in members),
         formulas=_union(m.formulas for m in members),
@@ -383,9 +404,9 @@ def _merged_flags(members, feats, best, qi, ai) -> list[Flag]:
         for flag in m.flags:
             if flag.name == "repaired" and real_answer:
                 continue  # a member's own answer beat the registry repair
-            if flag.name == "needs-review" and flag.reason.startswith(BARE_LABEL_REASON) and not feats[qi].bare:
+            if flag.cause in STATEMENT_MISSING and not feats[qi].bare:
                 continue  # the full wording of the quiz item was found
-            if flag.name == "needs-review" and flag.reason.startswith(EMPTY_ANSWER_REASON) and not feats[ai].empty:
+            if flag.cause == MISSING_ANSWER and not feats[ai].empty:
                 continue
             flags.append(flag)
     return flags

@@ -9,27 +9,48 @@ Grammar, one line at a time (linear: one regex search per line, dict look-ups on
   `LECTURE 3 — …`, `✅ QUIZ 4 - …` (emoji allowed), all-caps blocks such as
   `FINAL FORMULAS & LAWS CHEAT BLOCK`. Separator lines (`⸻........`, a bare `........`) end the
   current lecture/block section.
-* Lines without dots before a dotted line are part of its question (multi-line questions; the
-  span covers all of them). Exception: an answer that starts an `A)` list continues on the
-  following `B)`, `C)` … lines (and the line after a bare `B)`). A `FLIP TO QUESTION; THIS IS
-  ANSWER` line reverses the next item. Lines without dots that end up attached to no dotted line
-  get a `dotted-no-separator` warning.
+* Lines without dots before a dotted line belong to its item (multi-line questions; the span
+  covers all of them), within item boundaries: a label of another question number or another
+  sub-question (`Q3a: …` with no dots, then `Q3b: …........`) starts a new item, so the earlier
+  statement becomes its own item with no answer (cause `missing-answer`). Exception: an answer
+  that starts an `A)` list continues on the following `B)`, `C)` … lines (and the line after a
+  bare `B)`). A `FLIP TO QUESTION; THIS IS ANSWER` line reverses the next item. Lines without
+  dots that end up attached to no dotted line get a `dotted-no-separator` warning.
+* Quiz-level instructions ("Please indicate true or false for each of the following
+  statements", "Select all that apply", "Answer the following …"; text.structure.
+  split_instructions) are cut out wherever they stand, never part of a question or a stem.
+* Inside a labelled item, a sub-question label (`Q1a`) introduces the statement (the question),
+  a parent label (`Q1:`) the question's shared stem. Unlabelled lines before the statement, and
+  those after a finished statement (students paste statement, setup, then the instruction line
+  that carries the answer), are the stem; a lower-case line after an unfinished statement
+  continues it. Without a label, every line is the question (as before).
 * Quiz labels at the start of a line (`Quiz 2 Q1a — "…"`, `Q3 Q1 b:`, `Q1aQ 1a:`, a bare `Q1b`)
   are cut off the question text and normalized into `label` (`Quiz 2 Q1a`, `Quiz 3 Q1b`).
   A label without its quiz takes it from the quiz header above, except after that quiz block
   ended (an unlabelled item ends it): there an item whose label and answer repeat an earlier
-  quiz item takes that quiz (noted in `notes`), else it falls back to the quiz header above.
+  quiz item takes that quiz (noted in `notes`), else it falls back to the quiz header above,
+  a guess (see below).
+* After the file is read (`_link_quiz_items`), for items whose quiz is certain: each stem is
+  carried onto the other sub-questions of its question number (a stem pasted from its middle
+  gives way to the full one); an item with no statement takes the statement of the same quiz
+  item elsewhere in the file, else is flagged `bare-label` (only a label) or
+  `missing-statement` (a label and the instruction). An item whose quiz was guessed and whose
+  label names another statement of that quiz is flagged `ambiguous-quiz`.
 
 RawItem fields:
-  question   the question text, label prefix and wrapping quotes removed; the lines of a
-             multi-line question joined with "\\n"; a ninth dot kept (normalize may drop it)
+  question   the question text (a quiz item's statement), label prefix, instructions and
+             wrapping quotes removed; the lines of a multi-line question joined with "\\n";
+             a ninth dot kept (normalize may drop it); the label when the statement is missing
   answer     the text after the separator, verbatim ("" and "." are kept for repair)
   section    (quiz title,) for quiz-labelled items, e.g. ("Quiz 4 — Distillation, …",) or
              ("Quiz 2",); else (lecture/block header title,) such as
              ("Lecture 3 — Memory Hierarchy & Roofline Model",), or () before any header
   label      "Quiz N Qxy" when the quiz is known, "Qxy" otherwise, None without a label
   kind_hint  None (true/false is left to the cards pass), options/correct empty
-  notes      how a quiz was resolved, a flipped item
+  notes      how a quiz was resolved, a flipped item, why an item needs review
+  needs_review, cause   set for `bare-label`, `missing-statement`, `missing-answer`,
+             `ambiguous-quiz` (text.structure), the prose in notes
+  context    the quiz question's shared stem ("" when it has none)
 """
 
 from __future__ import annotations
@@ -37,9 +58,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from rapidfuzz import fuzz
+
 from deckforge.diagnostics import Diagnostic
-from deckforge.model import RawItem, SourceSpan
+from deckforge.model import RawItem, SourceSpan, normalize_key
 from deckforge.readers import ReadResult, file_lines
+from deckforge.text.structure import (
+    AMBIGUOUS_QUIZ,
+    BARE_LABEL,
+    MISSING_ANSWER,
+    MISSING_STATEMENT,
+    split_instructions,
+)
 
 NAME = "dotted"
 
@@ -188,6 +218,7 @@ def read(text: str, path: str, **_options) -> ReadResult:
     state = _State()
     pending = _Pending()
     last_item: list | None = None  # [index into result.items, continuation allowed]
+    metas: list[_Meta | None] = []  # per item, for the quiz post-pass
 
     def flush_orphans() -> None:
         for lineno, line in pending.lines:
@@ -220,15 +251,17 @@ def read(text: str, path: str, **_options) -> ReadResult:
             last_item = None
             _enter_header(state, kind, question)
             continue
-        item = _make_item(path, lineno, question, answer, pending, state, result)
+        made = _make_items(path, lineno, question, answer, pending, state, result)
         pending.lines.clear()
         pending.flip = False
-        if item is None:
-            last_item = None
-            continue
-        result.items.append(item)
-        last_item = [len(result.items) - 1, bool(_ENUM.match(_enum_side(item)))]
+        last_item = None
+        for item, meta in made:
+            result.items.append(item)
+            metas.append(meta)
+        if made:
+            last_item = [len(result.items) - 1, bool(_ENUM.match(_enum_side(made[-1][0])))]
     flush_orphans()
+    result.items[:] = _link_quiz_items(result.items, metas)
     return result
 
 
@@ -270,48 +303,224 @@ def _extend_answer(item: RawItem, lineno: int, line: str) -> RawItem:
     return replace(item, answer=item.answer + "\n" + line, span=span)
 
 
-def _make_item(path, lineno, question, answer, pending, state, result) -> RawItem | None:
-    lines = [*pending.lines, (lineno, question)]
-    label, texts = None, []
-    for _n, line in lines:
-        found, rest = parse_label(line)
+@dataclass
+class _Line:
+    lineno: int
+    label: Label | None
+    text: str  # the label and any quiz-level instruction cut off
+
+
+@dataclass
+class _Meta:
+    """What the post-pass needs to link quiz items across the file."""
+
+    quiz: int | None
+    label: Label | None
+    quiz_sure: bool  # the label names its quiz, stands in its quiz block, or matched an answer
+    stem: str
+    has_statement: bool
+    missing_cause: str
+
+
+def _split_lines(lines: list[tuple[int, str]]) -> tuple[list[_Line], bool]:
+    out, instructed = [], False
+    for n, line in lines:
+        label, rest = parse_label(line)
+        rest, found = split_instructions(rest)
+        instructed = instructed or bool(found)
+        out.append(_Line(n, label, rest))
+    return out, instructed
+
+
+def _segments(lines: list[_Line]) -> list[list[_Line]]:
+    """Item boundaries inside one run of lines: a label of another question number, or another
+    sub-question (`Q3a: …` then `Q3b: …`), starts a new item; a parent label (`Q1:`) or a
+    repeat of the same label (`Q1a` then `Q 1a: …`) does not."""
+    segments: list[list[_Line]] = [[]]
+    number: int | None = None
+    sub = ""
+    for line in lines:
+        label = line.label
+        if label is not None and number is not None and (
+                label.number != number or (label.sub and sub and label.sub != sub)):
+            segments.append([])
+            number, sub = None, ""
+        if label is not None:
+            number = label.number
+            sub = sub or label.sub
+        segments[-1].append(line)
+    return segments
+
+
+_TERMINAL = (".", "?", "!", ":")
+
+
+def _parts(segment: list[_Line]) -> tuple[Label | None, list[str], list[str], list[str]]:
+    """(label, statement lines, stem lines, lines before any label) of one item.
+
+    A sub-question label (`Q1a`) introduces the statement; a parent label (`Q1:`) the shared
+    stem of its sub-questions. Unlabelled lines after a statement are the stem (students paste
+    statement, then setup, then the instruction line with the answer), unless they continue an
+    unfinished statement on a lower-case line."""
+    label: Label | None = None
+    statement: list[str] = []
+    stem: list[str] = []
+    before: list[str] = []
+    mode = "before"
+    for line in segment:
+        found = line.label
         if found is not None and (label is None or (not label.sub and found.sub)):
             label = found
-        if rest:
-            texts.append(rest)
-    start = lines[0][0]
+        if found is not None:
+            mode = "statement" if found.sub else "stem"
+            if line.text:
+                (statement if found.sub else stem).append(line.text)
+            continue
+        if not line.text:
+            continue
+        if mode == "before":
+            before.append(line.text)
+        elif mode == "statement" and (not statement or (
+                not statement[-1].rstrip().endswith(_TERMINAL) and line.text[:1].islower())):
+            statement.append(line.text)
+        else:
+            stem.append(line.text)
+            mode = "stem"
+    return label, statement, stem, before
+
+
+def _make_items(path, lineno, question, answer, pending, state, result) -> list[tuple[RawItem, _Meta | None]]:
+    lines, instructed = _split_lines([*pending.lines, (lineno, question)])
+    segments = _segments(lines)
+    out = []
+    for segment in segments[:-1]:  # items the next label cut off before their dots
+        made = _make_item(path, segment, "", False, state, result, instructed=False, last=False)
+        if made is not None:
+            out.append(made)
+    made = _make_item(path, segments[-1], answer, pending.flip, state, result, instructed, True)
+    if made is not None:
+        out.append(made)
+    return out
+
+
+def _make_item(path, segment, answer, flip, state, result, instructed, last):
+    label, statement, stem, before = _parts(segment)
+    start, lineno = segment[0].lineno, segment[-1].lineno
     notes: list[str] = []
-    needs_review = False
+    if label is None:
+        texts = before
+        stem_text = ""
+    else:
+        texts = statement
+        stem_text = "\n".join(before + stem)
+    if not last and (label is None or not texts):
+        for line in segment:  # a label alone, cut off by the next item: no card to make
+            result.diagnostics.append(Diagnostic(
+                path, line.lineno, "dotted-no-separator",
+                f"line {line.text or 'label'!r} has no '........' and belongs to no card; put "
+                "eight dots between its question and answer."))
+        return None
     if not texts and label is None:
         if not _LETTER.search(answer):
             return None  # `..........`: a separator-like line without content
+        what = ("only the quiz's instruction and an answer" if instructed
+                else "an answer but no question")
         result.diagnostics.append(Diagnostic(
             path, lineno, "empty-question",
-            "this card has an answer but no question; write the question before the dots."))
+            f"this card has {what}; write the question before the dots."))
         return None
     question_text = "\n".join(texts)
-    if pending.flip and texts and answer:
+    if flip and texts and answer:
         question_text, answer = answer, question_text
         notes.append(_FLIPPED + " as the note asks (FLIP TO QUESTION line above)")
     section: tuple[str, ...] = (state.lecture,) if state.lecture else ()
     label_text = None
+    quiz, sure = None, False
     if label is None:
         state.quiz_block_open = False
     else:
-        quiz = _resolve_quiz(label, answer, state, notes)
+        quiz, sure = _resolve_quiz(label, answer, state, notes)
         label_text = label.text(quiz)
         if quiz is not None:
             section = (state.quiz_titles.get(quiz, f"Quiz {quiz}"),)
             key = (label.text(None), _answer_key(answer))
             if key[1].count(" ") >= 2:
                 state.seen_quiz_answers.setdefault(key, quiz)
-    if not texts:  # a bare label such as `Q1b........True — …`: the statement is elsewhere
+    cause, needs_review = "", False
+    if not texts:  # the statement is elsewhere (or nowhere): the post-pass looks for it
         question_text = label_text
-        needs_review = True
-        notes.append("bare quiz label: the question text is not in the notes (question = label)")
-    return RawItem(question_text, answer, SourceSpan(path, start, lineno), NAME,
+    elif not last:
+        cause, needs_review = MISSING_ANSWER, True
+        notes.append(f"the notes give no answer to {label_text}: its line has no '........' "
+                     "and the next line starts another item")
+    item = RawItem(question_text, answer, SourceSpan(path, start, lineno), NAME,
                    section=section, label=label_text, notes=tuple(notes),
-                   needs_review=needs_review)
+                   needs_review=needs_review, cause=cause, context=stem_text)
+    meta = None if label is None else _Meta(
+        quiz, label, sure, stem_text, bool(texts),
+        MISSING_STATEMENT if instructed and last else BARE_LABEL)
+    return item, meta
+
+
+def _is_fragment(text: str) -> bool:
+    """A stem pasted from its middle (`(2) pointwise 1x1 convolution. We are …`)."""
+    first = text.lstrip()[:1]
+    return not (first.isupper() or first.isdigit() or first in _QUOTES)
+
+
+SAME_STATEMENT = 70  # rapidfuzz token_set_ratio: a reworded repeat of one quiz statement
+
+
+def _same_statement(a: RawItem, b: RawItem) -> bool:
+    return fuzz.token_set_ratio(normalize_key(a.question), normalize_key(b.question)) >= SAME_STATEMENT
+
+
+def _link_quiz_items(items: list[RawItem], metas: list[_Meta | None]) -> list[RawItem]:
+    """Carry each quiz question's shared stem onto its sub-questions, resolve bare labels to
+    the full wording of the same quiz item elsewhere in the file, flag the rest.
+
+    Only items whose quiz is certain give or take text: a label standing after its quiz block
+    ended, matched to no earlier answer, may belong to another quiz."""
+    stems: dict[tuple[int | None, int], str] = {}
+    statements: dict[tuple[int | None, int, str], RawItem] = {}
+    for item, meta in zip(items, metas, strict=True):
+        if meta is None or not meta.quiz_sure:
+            continue
+        if meta.stem and not _is_fragment(meta.stem):
+            stems.setdefault((meta.quiz, meta.label.number), meta.stem)
+        if meta.has_statement and meta.label.sub:
+            statements.setdefault((meta.quiz, meta.label.number, meta.label.sub), item)
+    out = []
+    for item, meta in zip(items, metas, strict=True):
+        if meta is None:
+            out.append(item)
+            continue
+        key = (meta.quiz, meta.label.number, meta.label.sub)
+        full = statements.get(key) if meta.label.sub else None
+        changes: dict = {}
+        if meta.quiz_sure:
+            shared = stems.get(key[:2])
+            if shared and (not item.context or _is_fragment(item.context)):
+                changes["context"] = shared
+        elif full is not None and meta.has_statement and not _same_statement(full, item):
+            changes.update(needs_review=True, cause=AMBIGUOUS_QUIZ, notes=item.notes + (
+                f"but {item.label} at line {full.span.line} is another statement: which quiz "
+                "(and so which setup and answer) this item belongs to is unclear",))
+        if not meta.has_statement:
+            if meta.quiz_sure and full is not None:
+                changes["question"] = full.question
+                if not item.context and "context" not in changes:
+                    changes["context"] = full.context
+            elif meta.missing_cause == MISSING_STATEMENT:
+                changes.update(needs_review=True, cause=MISSING_STATEMENT, notes=item.notes + (
+                    f"{item.label} has only its label and the quiz's instruction at "
+                    f"{item.span}: the statement to judge is not in the notes",))
+            else:
+                changes.update(needs_review=True, cause=BARE_LABEL, notes=item.notes + (
+                    f"bare quiz label: {item.span} gives only the answer to {item.label}; its "
+                    "statement is not in the notes",))
+        out.append(replace(item, **changes) if changes else item)
+    return out
 
 
 def _answer_key(answer: str) -> str:
@@ -319,18 +528,21 @@ def _answer_key(answer: str) -> str:
     return " ".join(answer.casefold().split())
 
 
-def _resolve_quiz(label: Label, answer: str, state: _State, notes: list[str]) -> int | None:
+def _resolve_quiz(label: Label, answer: str, state: _State,
+                  notes: list[str]) -> tuple[int | None, bool]:
+    """(quiz, certain): certain when the label names it, stands in its quiz block or repeats
+    the label and answer of an earlier quiz item; a guess from the header above otherwise."""
     if label.quiz is not None:
-        return label.quiz
+        return label.quiz, True
     if state.quiz_block_open:
-        return state.quiz
+        return state.quiz, state.quiz is not None
     match = state.seen_quiz_answers.get((label.text(None), _answer_key(answer)))
     if match is not None:
         if match != state.quiz:
             notes.append(f"quiz {match} taken from the earlier {label.text(match)} with the "
                          "same label and answer (this label stands after the quiz block ended)")
-        return match
+        return match, True
     if state.quiz is not None:
         notes.append(f"label {label.text(None)} stands after the quiz {state.quiz} block "
                      f"ended; quiz {state.quiz} taken from the header above")
-    return state.quiz
+    return state.quiz, False

@@ -21,7 +21,41 @@ LABEL = re.compile(
     r"(?:[Qq](?P<qz>\d+)\s+(?=[Qq]\s*\d+\s*[a-z]\b))?"  # "Q3 Q1 b": quiz 3, item Q1b
     r"[Qq]\s*(?P<num>\d+)\s*(?P<sub>[a-z]?\d*)(?![a-z])"
 )
-BARE_LABEL = re.compile(r"^\s*(?:quiz\s*\d+\s*)?q\s*\d+\s*[a-z]?\s*\d*\s*[.:]?\s*$", re.I)
+BARE_LABEL_TEXT = re.compile(r"^\s*(?:quiz\s*\d+\s*)?q\s*\d+\s*[a-z]?\s*\d*\s*[.:]?\s*$", re.I)
+# Causes (stable codes on RawItem.cause and Flag.cause) for quiz items the notes leave
+# incomplete: only a label (`Q1b........True`), a label and the quiz's instruction but no
+# statement, a statement with no answer, a label whose quiz cannot be told.
+BARE_LABEL = "bare-label"
+MISSING_STATEMENT = "missing-statement"
+MISSING_ANSWER = "missing-answer"
+AMBIGUOUS_QUIZ = "ambiguous-quiz"
+STATEMENT_MISSING = (BARE_LABEL, MISSING_STATEMENT)
+
+# Quiz-level instructions ("Please indicate true or false for each of the following
+# statements.", "Select all that apply.", "Answer the following questions (show the formula).")
+# are addressed to the quiz taker, state no fact and announce the items that follow. They are
+# recognised by those features, not by their wording: a sentence that opens (after an optional
+# "please" or "for each of the following …,") with an instruction verb in the imperative and
+# refers to the items it governs.
+INSTRUCTION_VERBS = (
+    "indicate", "select", "choose", "pick", "answer", "mark", "circle", "tick", "check",
+    "determine", "decide", "identify", "match", "fill", "complete", "classify", "label", "state",
+)
+# how an instruction refers to the items it governs: their position, or a plural item noun
+# that ends the phrase ("choose all correct answers.", "the statements that are true"); "the two
+# options for KV cache compression" asks about something else.
+ITEM_REFERENCES = re.compile(
+    r"\b(?:following|below|that apply|each of|each (?:statement|question|option|item))\b"
+    r"|\b(?:statements|questions|options|answers|choices|items)\b"
+    r"(?=\s*(?:[.!?:;,(]|$|that\b|which\b|above\b|given\b))",
+    re.I,
+)
+_INSTRUCTION_START = re.compile(
+    r"(?:^|(?<=[.!?:]))\s*(?P<s>(?:please\s+|for\s+each\b[^.!?:]{0,80}?,\s*)?"
+    r"(?:" + "|".join(INSTRUCTION_VERBS) + r")\b)",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?:](?=\s|[A-Z(]|$)")
 QUIZ_NAME = re.compile(r"\bquiz\s*(\d+)\b", re.I)
 LECTURE_NAME = re.compile(r"\blecture\s*(\d+)\b", re.I)
 
@@ -38,7 +72,34 @@ def is_section_header(question: str, answer: str = "") -> bool:
 
 def is_bare_label(question: str) -> bool:
     """`Q1b`, `Quiz 2 Q1a`: a quiz label with no question text."""
-    return bool(BARE_LABEL.match(question))
+    return bool(BARE_LABEL_TEXT.match(question))
+
+
+def split_instructions(text: str) -> tuple[str, tuple[str, ...]]:
+    """(text without its quiz-level instruction sentences, the instructions removed)."""
+    found, kept, pos = [], [], 0
+    for match in _INSTRUCTION_START.finditer(text):
+        start = match.start("s")
+        if start < pos:
+            continue
+        end = _SENTENCE_END.search(text, match.end())
+        stop = end.end() if end else len(text)
+        sentence = text[start:stop]
+        if not ITEM_REFERENCES.search(sentence):
+            continue
+        kept.append(text[pos:start])
+        found.append(sentence.strip())
+        pos = stop
+    if not found:
+        return text, ()
+    kept.append(text[pos:])
+    return re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip(), tuple(found)
+
+
+def is_instruction(text: str) -> bool:
+    """The whole text is quiz-level instruction (no statement of its own)."""
+    rest, found = split_instructions(text)
+    return bool(found) and not re.search(r"\w", rest)
 
 
 def canonical_label(text: str) -> str | None:
