@@ -26,6 +26,7 @@ math span in the graph is validated (deckforge.latex).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import re
@@ -55,6 +56,12 @@ class Snippets:
         self.cache: dict = {}
 
     def fn(self, formula_id: str, name: str) -> Callable:
+        key = (formula_id, name)
+        if key not in self.cache:
+            self.cache[key] = self._lookup(formula_id, name)
+        return self.cache[key]
+
+    def _lookup(self, formula_id: str, name: str) -> Callable:
         formula = self.registry.formula(formula_id)
         if formula is None or not formula.module:
             raise LookupError(f"formula {formula_id} is not in the registry")
@@ -76,6 +83,12 @@ class RuleContext:
     @property
     def claims(self) -> tuple:
         return getattr(self.snippets.registry, "claims", ())
+
+    @functools.cached_property
+    def any_phrase(self) -> re.Pattern:
+        """Every claim's phrases in one pattern (value mappings are found by their "[")."""
+        phrases = [p for c in self.claims if not isinstance(c, Mapping) for p in c.phrases]
+        return _rx(phrases or [r"(?!)"])
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,11 @@ def sentences(text: str) -> list[str]:
 # -- phrases and cues --------------------------------------------------------------------------
 
 def _rx(phrases) -> re.Pattern:
+    return _compiled(tuple(phrases))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(phrases: tuple[str, ...]) -> re.Pattern:
     alts = sorted(phrases, key=len, reverse=True)
     return re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])", re.I)
 
@@ -565,6 +583,8 @@ def _letters(q: Quantity, text: str) -> Quantity:
 
 
 def eval_quantity(q: Quantity, text: str, card_text: str, ctx: RuleContext) -> Verdict | None:
+    if not _rx(q.phrases).search(text):
+        return None
     fn = ctx.snippets.fn(q.formula, q.function)
     q = _letters(q, card_text)
     qs, vs = _mentions(q, text)
@@ -776,17 +796,27 @@ def eval_normalizes(claim: Normalizes, text: str, context: str, ctx: RuleContext
 
 # -- applying the templates --------------------------------------------------------------------
 
+def mentioned(claim, text: str) -> bool:
+    """Could the card hold this claim at all? One search per claim and card, before any parsing."""
+    if isinstance(claim, Mapping):
+        return "[" in text
+    return bool(_rx(claim.phrases).search(text))
+
+
 def claims_in(text: str, context: str, card_text: str, ctx: RuleContext) -> list[Found]:
     """Every claim a sentence of `text` makes, evaluated; `context` is the card's question (the
     subject an answer sentence may leave out)."""
     out: list[Found] = []
-    for claim in ctx.claims:
+    if "[" not in card_text and not ctx.any_phrase.search(card_text):
+        return out  # most cards name no declared quantity: one search decides
+    claims = [c for c in ctx.claims if mentioned(c, card_text)]
+    for claim in claims:
         if isinstance(claim, Mapping):
             v = eval_mapping(claim, text, ctx)
             if v:
                 out.append(Found("value mapping", claim.formula, v))
     for sentence in sentences(text):
-        for claim in ctx.claims:
+        for claim in claims:
             verdict_ = None
             if isinstance(claim, Normalizes):
                 verdict_ = eval_normalizes(claim, sentence, context, ctx)
