@@ -177,6 +177,9 @@ def repair_card(card: Card, registry) -> Card:
         card = _replace(card, **changed)
     for flag, reason, formula in all_flags:
         card = card.with_flag(flag, reason, cause=CAUSE, formula=formula)
+    if all_flags:  # link tagged the flags it saw; this pass runs after it
+        tags = set(card.tags) | {f"flag::{name}" for name, _r, _f in all_flags}
+        card = _replace(card, tags=tuple(sorted(tags)))
     return card
 
 
