@@ -362,3 +362,40 @@ def max_path_length(layer: str, n: int, k: int = 3) -> float:
     """Layers a signal crosses between two far-apart tokens (dilated convs: log_k n)."""
     return {"self-attention": 1, "recurrent": n, "convolutional": np.log(n) / np.log(k)}[layer]
 # --8<-- [end:attention_complexity]
+
+
+def self_attention_scores_shape(n: int) -> tuple[int, int]:
+    """Q Kᵀ of self-attention over n tokens: attention_scores_shape(n, n)."""
+    return attention_scores_shape(n, n)
+
+
+def projection_weight_shapes(n: int, d_model: int = 16, d_k: int = 4) -> tuple[int, int]:
+    """The shape of W_Q (and W_K) that qkv_projections applies to n tokens of width d_model."""
+    rng = np.random.default_rng(0)
+    w = [rng.standard_normal((d_model, d_k)) for _ in range(3)]
+    qkv_projections(rng.standard_normal((int(n), d_model)), *w)  # runs for any n
+    return w[0].shape
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+_N = Var("n", phrases=(r"sequence length", r"seq(?:uence)? len(?:gth)?", r"number of tokens"),
+         symbols=("n", "seq length", "sequence length"), low=5, high=128)
+
+CLAIMS = [
+    Quantity(formula="multi-head-attention", function="head_dim", name="per-head dimension",
+             phrases=(r"d_?\{?k\}?", r"d_?\{?v\}?", r"head dim(?:ension)?", r"per-head dim(?:ension)?"),
+             variables=(Var("d_model", symbols=("d_model", "d_{model}", "dmodel", "d"), low=512, high=768),
+                        Var("h", phrases=(r"(?:number of )?heads",), symbols=("h",), low=8, high=16))),
+    Quantity(formula="attention-scores", function="self_attention_scores_shape",
+             name="attention score matrix shape",
+             phrases=(r"(?:the )?(?:matrix )?(?:qk\^?t|kqt|qkᵀ|kqᵀ|qk\^\{?t\}?)",
+                      r"attention (?:score )?matrix"),
+             variables=(_N,)),
+    Quantity(formula="qkv-projections", function="projection_weight_shapes",
+             name="projection matrix shape",
+             phrases=(r"(?:linear )?projection matri(?:x|ces)(?: \w+ and \w+)?(?:'s)?(?: dimensions| shapes?)?",
+                      r"(?:their|the) dimensions"),
+             variables=(_N,)),
+]

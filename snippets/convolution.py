@@ -339,3 +339,36 @@ def conv2d_im2col(x: np.ndarray, weight: np.ndarray, stride: int = 1,
     e, f = conv_output_size(h, k, stride, padding), conv_output_size(w, k, stride, padding)
     return out.reshape(b, m, e, f)
 # --8<-- [end:im2col]
+
+
+def strided_conv_macs(stride: int, size: int = 3000, kernel: int = 3, padding: int = 0) -> int:
+    """MACs of one k×k filter over a size×size input at a stride (per channel): E·F·K²."""
+    e = conv_output_size(size, kernel, stride, padding)
+    return e * e * kernel * kernel
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(
+        formula="conv-output-size", function="strided_conv_macs", name="number of operations",
+        phrases=(r"(?:arithmetic )?op(?:eration)?s", r"macs", r"multiply-accumulates?", r"flops",
+                 r"(?:conv(?:olution)? )?cost"),
+        variables=(Var("stride", phrases=(r"strides?",), low=1, high=2),),
+    ),
+    Quantity(
+        formula="dsc-params", function="dsc_savings", name="depthwise-separable saving",
+        phrases=(r"(?:dsc |depthwise[- ]separable (?:conv(?:olution)? )?(?:parameter )?)?savings?",),
+        output=("fraction", "absolute"),
+        variables=(
+            Var("channels", phrases=(r"(?:number of )?input channels", r"channels", r"m"),
+                low=32, high=64),
+            Var("filters", phrases=(r"(?:number of )?(?:filters|output channels)", r"n"),
+                low=64, high=128),
+            Var("kernel", phrases=(r"(?:spatial )?(?:filter|kernel) size", r"k"), low=3, high=5),
+        ),
+        # "N k×k×M filters": the card's own letters for the filter and channel counts
+        letters=(r"\b(?P<filters>[a-z])\s*k\s*[x×]\s*k\s*[x×]\s*(?P<channels>[a-z])\s+filters",),
+    ),
+]

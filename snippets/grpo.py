@@ -63,3 +63,12 @@ def clipped_surrogate(ratio, adv, clip_eps: float = 0.2) -> float:
     ratio, adv = np.asarray(ratio), np.asarray(adv)
     return float(np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv)))
 # --8<-- [end:grpo]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Normalizes  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Normalizes(formula="grpo-advantage", function="group_advantages",
+               phrases=(r"grpo", r"group[- ]relative(?: advantages?)?")),
+]

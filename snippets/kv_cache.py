@@ -191,3 +191,18 @@ def decode_arithmetic_intensity(b, n, d, h, n_kv_heads=None):
     memory = b * n * n * d * n_kv_heads / h + n * d * d
     return flops / memory
 # --8<-- [end:mqa_gqa_cache]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(formula="kv-cache-size", function="kv_cache_bytes", name="KV cache size",
+             phrases=(r"kv[- ]cache(?: size| memory| footprint)?",),
+             variables=(Var("seq", phrases=(r"sequence length", r"context length", r"seq(?:uence)? len(?:gth)?",
+                                            r"(?:number of )?tokens"), low=1024, high=4096),
+                        Var("n_kv_heads", phrases=(r"(?:number of )?kv heads",), low=2, high=8),
+                        Var("batch", phrases=(r"batch(?: size)?",), low=1, high=8),
+                        Var("n_layers", phrases=(r"(?:number of )?layers",), low=12, high=24),
+                        Var("d_head", phrases=(r"head dim(?:ension)?",), low=64, high=128))),
+]

@@ -301,3 +301,11 @@ def ema_update(teacher, student, momentum: float = 0.996):
     """theta_t <- lambda theta_t + (1 - lambda) theta_s, parameter by parameter."""
     return [momentum * t + (1 - momentum) * s for t, s in zip(teacher, student, strict=True)]
 # --8<-- [end:dino_loss]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Normalizes  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Normalizes(formula="softmax", function="softmax", phrases=(r"softmax",)),
+]

@@ -230,3 +230,15 @@ def lora_merge(w0: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float) -> np
     """W' = W₀ + (α/r) B A: one matrix again, so inference latency is unchanged."""
     return w0 + lora_delta(a, b, alpha)
 # --8<-- [end:lora_merge]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(formula="lora-params", function="lora_params", name="LoRA trainable parameters",
+             phrases=(r"(?:lora(?:'s)? )?trainable param(?:eter)?s?(?: count)?", r"lora param(?:eter)?s?"),
+             variables=(Var("r", phrases=(r"rank(?: r)?", r"r"), symbols=("r",), low=4, high=16),
+                        Var("d", symbols=("d",), low=512, high=768),
+                        Var("k", symbols=("k",), low=512, high=1024))),
+]

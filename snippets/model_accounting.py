@@ -197,3 +197,35 @@ def tying_savings(vocab: int, d: int, n_layers: int = 0) -> int:
     """V d, whatever the depth: only the embedding matrices are involved."""
     return embedding_params(vocab, d, tied=False) - embedding_params(vocab, d, tied=True)
 # --8<-- [end:tied_embeddings]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+_N = Var("n_params", phrases=(r"(?:number of )?param(?:eter)?s",),
+         symbols=("# parameters", "# params", "#params", "n"), low=1000, high=3000)
+_D = Var("n_tokens", phrases=(r"(?:number of )?tokens",), symbols=("# tokens", "#tokens", "d"),
+         low=100, high=700)
+_V = Var("vocab", phrases=(r"vocab(?:ulary)?(?: size)?",), symbols=("v", "|v|"), low=32000, high=50257)
+_DM = Var("d", phrases=(r"(?:model )?width",), symbols=("d", "d_model", "d_{model}", "dmodel"),
+          low=512, high=768)
+
+CLAIMS = [
+    Quantity(formula="training-flops", function="forward_flops", name="forward FLOPs",
+             phrases=(r"flops (?:for|in|of) (?:the |a )?forward(?: pass)?", r"forward(?: pass)? flops"),
+             variables=(_N, _D)),
+    Quantity(formula="training-flops", function="backward_flops", name="backward FLOPs",
+             phrases=(r"flops (?:for|in|of) (?:the |a )?backward(?: pass)?", r"backward(?: pass)? flops"),
+             variables=(_N, _D)),
+    Quantity(formula="training-flops", function="training_flops", name="training FLOPs",
+             phrases=(r"(?:total )?training flops", r"flops (?:for|of) training"), variables=(_N, _D)),
+    Quantity(formula="tied-embeddings", function="tying_savings", name="parameters saved by tying",
+             phrases=(r"tying (?:the )?(?:input/output |input and output )?embeddings?(?: weights)?",
+                      r"tied embeddings? saves?", r"weight tying"),
+             variables=(_V, _DM, Var("n_layers", phrases=(r"(?:number of )?(?:transformer )?layers",
+                                                          r"depth"), symbols=("l",), low=6, high=48))),
+    Quantity(formula="tied-embeddings", function="embedding_params", name="embedding parameters (untied)",
+             phrases=(r"untied(?: embeddings?)?",), variables=(_V, _DM), fixed=(("tied", False),)),
+    Quantity(formula="tied-embeddings", function="embedding_params", name="embedding parameters (tied)",
+             phrases=(r"(?<!un)tied(?: embeddings?)?",), variables=(_V, _DM), fixed=(("tied", True),)),
+]

@@ -176,3 +176,14 @@ def rms_norm(x: np.ndarray, gamma, eps: float = 1e-6) -> np.ndarray:
     rms = np.sqrt((x**2).mean(axis=-1, keepdims=True) + eps)
     return np.asarray(gamma) * x / rms
 # --8<-- [end:rms_norm]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Normalizes  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Normalizes(formula="layer-norm", function="layer_norm", phrases=(r"layer ?norm(?:alization)?", r"\bln\b"),
+               fixed=(("gamma", 1.0), ("beta", 0.0))),
+    Normalizes(formula="rms-norm", function="rms_norm", phrases=(r"rms ?norm(?:alization)?",),
+               fixed=(("gamma", 1.0),)),
+]

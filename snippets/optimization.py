@@ -187,3 +187,20 @@ def activation_lifetimes(n_layers: int) -> list[int]:
     """
     return [(n_layers + (n_layers - i + 1)) - i for i in range(1, n_layers + 1)]
 # --8<-- [end:backprop_linear]
+
+
+def activation_lifetime(layer: int, n_layers: int = 8) -> int:
+    """Steps layer `layer`'s (1-based) input activation is kept: activation_lifetimes()[layer-1]."""
+    return activation_lifetimes(n_layers)[int(layer) - 1]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(
+        formula="backprop-linear", function="activation_lifetime", name="time an activation is kept",
+        phrases=(r"activations? (?:are |is )?(?:kept|stored|held|saved)", r"activation lifetimes?"),
+        variables=(Var("layer", phrases=(r"layers?",), low=2, high=6),),
+    ),
+]

@@ -478,3 +478,38 @@ def ste_quantize(w, scale: float):
     q = (w / scale).round() * scale
     return w + (q - w).detach()
 # --8<-- [end:ste]
+
+
+def swamped_fraction(significand_bits: int = 11, max_gap: int = 30, sign: float = 1.0) -> float:
+    """Share of exponent gaps g = 0 … max_gap at which 1.5 + sign·1.5·2^-g is swamped: how often
+    adding a smaller number loses it, over a range of magnitude differences."""
+    gaps = range(0, int(max_gap) + 1)
+    return sum(is_swamped(1.5, sign * 1.5 * 2.0**-g, int(significand_bits)) for g in gaps) / len(gaps)
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(
+        formula="quantization-error-bound", function="max_quantization_error",
+        name="maximum quantization error",
+        phrases=(r"max(?:imum)? (?:uq |uniform )?(?:quantization |rounding )?error",
+                 r"(?:uniform |uq )?quantization error", r"uq error"),
+        variables=(Var("bits", phrases=(r"bit-?width", r"bit width", r"bits?", r"precision"),
+                       low=8, high=10),),
+        fixed=(("x_min", 0.0), ("x_max", 1.0)),
+    ),
+    Quantity(
+        formula="swamping", function="swamped_fraction", name="share of swamped additions",
+        phrases=(r"swamping(?: probability| rate)?", r"swamped"),
+        variables=(
+            Var("significand_bits", phrases=(r"mantissa(?: bits)?", r"significand(?: bits)?"),
+                low=11, high=24),
+            Var("max_gap", phrases=(r"exponent gaps?", r"gaps? between (?:the )?exponents"),
+                less=(r"exponents (?:are )?(?:similar|close)", r"similar exponents"), low=3, high=30, base=30),
+            Var("sign", phrases=(r"(?:different|opposite|mixed) signs?", r"signs?"), values=(1.0, -1.0),
+                low=1.0, high=-1.0, integer=False),
+        ),
+    ),
+]

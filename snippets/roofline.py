@@ -209,3 +209,24 @@ def model_flops_utilization(achieved_flops_per_s: float, peak_flops_per_s: float
     """MFU = achieved / promised FLOP/s; below 0.5 is usually considered poor."""
     return achieved_flops_per_s / peak_flops_per_s
 # --8<-- [end:mfu]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(
+        formula="ridge-point", function="ridge_point", name="ridge point",
+        phrases=(r"ridge(?: point)?,? (?:α|alpha)(?:_?ridge)?", r"α_?ridge", r"alpha_?ridge",
+                 r"ridge(?: point)?"),
+        variables=(
+            Var("peak", phrases=(r"peak (?:compute|flop/?s|flops|throughput|performance)",
+                                 r"compute (?:roof|peak)"),
+                symbols=("peak flop/s", "peak flops", "peak compute", "peak", "π"), low=100, high=300,
+                integer=False),
+            Var("bandwidth", phrases=(r"(?:i/o |memory |peak |hbm )?(?:bandwidth|bw)",),
+                symbols=("peak bw", "peak bandwidth", "memory bandwidth", "bandwidth", "bw", "β"),
+                low=2, high=4, integer=False),
+        ),
+    ),
+]

@@ -91,3 +91,28 @@ def check_scaling_claim(x, claimed, lo: float = 0.0, hi: float = 1000.0,
              "ok": bool(abs(c - r) <= tol)}
             for v, c, r in zip(np.ravel(x), np.ravel(claimed), np.ravel(computed), strict=True)]
 # --8<-- [end:value_scaling_check]
+
+
+def range_candidates(pairs) -> list[tuple[float, float]]:
+    """(MIN, MAX) ranges that two consecutive (x, x') pairs of one quiz item imply, rounded to
+    integers when within the quiz's 3-decimal fuzz: the check pass keeps the range most pairs of
+    all the items agree with (the notes never state it)."""
+    out = []
+    for (x1, y1), (x2, y2) in zip(pairs, pairs[1:], strict=False):
+        if x1 == x2 or y1 == y2:
+            continue
+        a = (y2 - y1) / (x2 - x1)  # x' = a x + b  <=>  MIN = (-1 - b) / a, MAX = (1 - b) / a
+        b = y1 - a * x1
+        lo, hi = (-1 - b) / a, (1 - b) / a
+        near = 0.005 * abs(hi - lo)
+        out.append(tuple(round(v) if abs(v - round(v)) <= near else round(v, 6) for v in (lo, hi)))
+    return out
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Mapping  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Mapping(formula="value-scaling", function="scale_to_unit", candidates="range_candidates",
+            names=("w", "x"), params=("MIN", "MAX")),
+]

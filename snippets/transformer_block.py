@@ -186,3 +186,23 @@ def lm_head(h_last, unembedding):
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 # --8<-- [end:lm_head]
+
+
+def ffn_neuron_fan_in(n: int, d_model: int) -> int:
+    """Inputs of one hidden neuron of ffn(): a column of W1 has d_model entries, whatever n is."""
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.standard_normal((int(d_model), 4)), rng.standard_normal((4, int(d_model)))
+    ffn(rng.standard_normal((int(n), int(d_model))), w1, np.zeros(4), w2, np.zeros(int(d_model)))
+    return w1.shape[0]
+
+
+# -- claims the check pass evaluates with this module's code (deckforge.claims) -----------------
+from deckforge.claims import Quantity, Var  # noqa: E402  (declarations stay at the module's end)
+
+CLAIMS = [
+    Quantity(formula="position-wise-ffn", function="ffn_neuron_fan_in", name="inputs of an FFN neuron",
+             phrases=(r"(?:each )?neuron in (?:a|the) feed ?-?forward(?: layer| network)?(?: takes)?",
+                      r"(?:each )?feed ?-?forward neuron(?: takes)?", r"(?:each )?ffn neuron(?: takes)?"),
+             variables=(Var("n", phrases=(r"seq(?:uence)? len(?:g?th)?",), symbols=("n",), low=3, high=17),
+                        Var("d_model", symbols=("d_{model}", "d_model", "dmodel"), low=8, high=32))),
+]

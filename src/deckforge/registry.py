@@ -1,8 +1,9 @@
 """The formula registry: formulas and concepts declared by the modules in `snippets/`.
 
 Each snippet module declares `FORMULAS` (a list of deckforge.model.Formula) and may declare
-`CONCEPTS`. Loading imports only the modules themselves; they import torch lazily inside
-functions, so building a deck never pays for torch.
+`CONCEPTS` and `CLAIMS` (deckforge.claims: how notes state claims about its formulas). Loading
+imports only the modules themselves; they import torch lazily inside functions, so building a
+deck never pays for torch.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from deckforge.model import Concept, Formula
 class Registry:
     formulas: tuple[Formula, ...] = ()
     concepts: tuple[Concept, ...] = ()
+    claims: tuple = ()  # deckforge.claims declarations (`CLAIMS` of the snippet modules)
 
     def formula(self, formula_id: str) -> Formula | None:
         return next((f for f in self.formulas if f.id == formula_id), None)
@@ -35,6 +37,7 @@ def load_registry(snippets_dir: Path) -> Registry:
     package = _import_package(snippets_dir)
     formulas: list[Formula] = []
     concepts: list[Concept] = []
+    claims: list = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         # Subpackages (snippets/bench/: GPU cases) are not formula families; importing them
         # would pull torch into `deckforge build`.
@@ -43,9 +46,11 @@ def load_registry(snippets_dir: Path) -> Registry:
         module = importlib.import_module(f"{snippets_dir.name}.{info.name}")
         formulas.extend(getattr(module, "FORMULAS", ()))
         concepts.extend(getattr(module, "CONCEPTS", ()))
+        claims.extend(getattr(module, "CLAIMS", ()))
     return Registry(
         formulas=tuple(sorted(formulas, key=lambda f: f.id)),
         concepts=tuple(sorted(concepts, key=lambda c: c.id)),
+        claims=tuple(claims),  # module order (sorted above), then as declared
     )
 
 

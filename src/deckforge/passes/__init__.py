@@ -24,7 +24,7 @@ Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
 
 
 def passes() -> list[tuple[str, Pass]]:
-    from deckforge.passes import cards, check, dedupe, link, measured, normalize, repair
+    from deckforge.passes import cards, check, dedupe, link, measured, normalize, prose_math, repair
 
     return [
         ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
@@ -32,6 +32,7 @@ def passes() -> list[tuple[str, Pass]]:
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks
+        ("prose_math", prose_math.prose_math),  # √ and exponents lost in prose, from linked formulas
         ("check", check.check),  # numeric claims evaluated by the snippets
         ("measured", measured.measured),  # cite GPU benchmark results (snippets/bench/results)
     ]

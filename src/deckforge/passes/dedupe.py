@@ -363,7 +363,10 @@ def merge_cluster(members: list[Card], feats: list[Features], reasons: list[str]
     extra_parts = [m.extra for m in members if m.extra]
     if conflict:
         answer, reason = _conflict_answer(members, feats)
-        flags.append(Flag("conflict", reason))
+        # The sides as data: every member with a verdict; `check` reads each side's verdict
+        # from that item, never from this reason's wording.
+        sides = tuple(sorted(m.sources[0] for m, f in zip(members, feats, strict=True) if f.verdict))
+        flags.append(Flag("conflict", reason, cause="conflict", sides=sides))
         kind = "true-false"
     else:
         for m, f in zip(members, feats, strict=True):
@@ -516,12 +519,13 @@ def _dedupe(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
     for s, o, sentence in assertions:
         rs, ro = uf.find(s), uf.find(o)
         claim = cards[s]
+        sides = (claim.sources[0], cards[o].sources[0])  # the quiz item, the stated fact
         new_cards[rs] = new_cards[rs].with_flag(
             "conflict", f"the notes call this {feats[s].verdict} at {claim.sources[0]}, but "
-            f"{cards[o].sources[0]} states it as fact: {sentence!r}")
+            f"{cards[o].sources[0]} states it as fact: {sentence!r}", cause="conflict", sides=sides)
         new_cards[ro] = new_cards[ro].with_flag(
             "conflict", f"{cards[o].sources[0]} states {sentence!r}, but {claim.label or 'a quiz item'} "
-            f"at {claim.sources[0]} marks it {feats[s].verdict}")
+            f"at {claim.sources[0]} marks it {feats[s].verdict}", cause="conflict", sides=sides)
     out = [new_cards[root] for root in sorted(clusters)]
     merges.sort(key=lambda m: (m.members[0], m.card_id))
     return graph.replace(cards=tuple(out), merges=graph.merges + tuple(merges))
