@@ -79,6 +79,9 @@ class Features:
     compact: str
     symbols: frozenset  # single-letter variables of the answer: M vs M/G tells formulas apart
     claims: tuple  # (sentence, its content-token set) of a non-true/false answer
+    anums: frozenset  # numbers of the answer: "2 (# tokens)" vs "4 (# tokens)" are two facts
+    context: str  # heading path / shared stem the card sits under (Card.context)
+    asks_for: str  # "X" of a formula question "… X = ?": what the formula computes
 
 
 _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
@@ -110,7 +113,17 @@ def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> F
         kind=card.kind, repaired=card.has_flag("repaired"), qnums=numbers(list(q)), compact=compact_math(body),
         symbols=frozenset(_SYMBOL.findall(body)),
         claims=claims,
+        anums=numbers(list(a)), context=card.context,
+        asks_for=_asks_for(card.question),
     )
+
+
+_ASKS_FOR = re.compile(r"([^\s:$]+)\s*=\s*\?\$?\s*$")
+
+
+def _asks_for(question: str) -> str:
+    match = _ASKS_FOR.search(question)
+    return match.group(1).lower() if match else ""
 
 
 def _jaccard(x: frozenset, y: frozenset) -> float:
@@ -165,6 +178,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
         return None
     if not fa.qs or not fb.qs:
         return None
+    if fa.qtext != fb.qtext and _told_apart(fa, fb):
+        return None
     if fa.kind in EXACT_ONLY or fb.kind in EXACT_ONLY:
         # options / cloze text are their own identity; only true repeats merge
         return ("merge", "exact repeat") if fa.qtext == fb.qtext and fa.atext == fb.atext else None
@@ -208,6 +223,20 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
     if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
         return "merge", f"same registry formula {shared[0]}"
     return None
+
+
+def _told_apart(fa: Features, fb: Features) -> bool:
+    """Two differently worded cards that are different facts by construction:
+    - items under different headings of one lecture file (their context tells where they sit):
+      an author's two list items are two study items, however alike their words;
+    - formula questions asking for different quantities ("num_gradients = ?" vs
+      "num_optimizer_states = ?", both "= num_parameters");
+    - answers that state different numbers ("2 (# tokens)(# params)" vs "4 (# tokens)…")."""
+    if fa.context and fb.context and fa.path == fb.path and fa.context != fb.context:
+        return True
+    if fa.asks_for and fb.asks_for and fa.asks_for != fb.asks_for:
+        return True
+    return bool(fa.anums and fb.anums and fa.anums != fb.anums)
 
 
 def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:
