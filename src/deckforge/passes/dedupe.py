@@ -227,13 +227,18 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
 
 def _told_apart(fa: Features, fb: Features) -> bool:
     """Two differently worded cards that are different facts by construction:
-    - items under different headings of one lecture file (their context tells where they sit):
-      an author's two list items are two study items, however alike their words;
+    - items of one file under different contexts (heading paths, stems): an author's two list
+      items under two headings are two study items, however alike their words;
+    - unanswered questions under different stems (an exam question asks about its own numbers)
+      and unanswered sub-questions of one stem;
     - formula questions asking for different quantities ("num_gradients = ?" vs
       "num_optimizer_states = ?", both "= num_parameters");
     - answers that state different numbers ("2 (# tokens)(# params)" vs "4 (# tokens)…")."""
-    if fa.context and fb.context and fa.path == fb.path and fa.context != fb.context:
-        return True
+    if fa.context and fb.context:
+        if fa.context != fb.context and (fa.path == fb.path or fa.empty or fb.empty):
+            return True  # under other headings of one file, or unanswered under other stems
+        if fa.path == fb.path and fa.empty and fb.empty:
+            return True  # sub-questions of one stem
     if fa.asks_for and fb.asks_for and fa.asks_for != fb.asks_for:
         return True
     return bool(fa.anums and fb.anums and fa.anums != fb.anums)

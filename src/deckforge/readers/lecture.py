@@ -49,6 +49,7 @@ _TAGS = re.compile(r"^(?:tags?\s*:)?\s*(?:#[\w/-]+\s*)+$", re.I)
 _POINTER = re.compile(r"^(?:see|cf\.?|refer to|more (?:in|at|on))\b", re.I)
 _SEE = re.compile(r"\b(?:see|cf\.)\s", re.I)
 _LEGEND_ENTRY = re.compile(r"\$\\?[A-Za-z](?:_\{?\w+\}?)?\$\s+[a-z]")
+_LEGEND_LINE = re.compile(r"^\$[A-Za-z](?:_\{?[\w,]+\}?)?\$\s+[A-Z][a-z]+ (?!is\b|are\b)")
 _CONNECTIVE = re.compile(r"^(?:as opposed to|unlike|but|however|i\.e\.|e\.g\.|see)\b", re.I)
 _SENTENCE_MARK = re.compile(r"^\{\{c1::(?P<mark>[^{}]*[.!])\}\}\s+(?P<rest>\S.*)$")
 _CLAIM_VERB = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|can|could|will|would|"
@@ -67,17 +68,20 @@ _INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead of\s+(?P<b>.+?)"
                       r"(?:\s*[,;]?\s+(?P<why>because|since|as|to|so that)\s+(?P<reason>.+))?$",
                       re.I)
 _LABEL = re.compile(r"^(?P<label>[^:$]{2,60}?)\s*:\s+(?P<rest>\S.*)$")
-_IS_A = re.compile(r"^(?P<term>[^,;:$]{2,60}?)\s+(?:is|are|refers to|means)\s+"
+_IS_A = re.compile(r"^(?P<term>[^,;:$]{2,60}?)\s+(?:is|are|refers to)\s+"
                    r"(?P<def>(?:a|an|the)\s+.+)$", re.I)
 _BOLD_DEF = re.compile(r"^\*\*(?P<term>[^*]+)\*\*\s*(?::\s*|\s+(?:is|are|refers to|means)\s+)"
                        r"(?P<text>\S.*)$", re.I)
 _KEY_TERM = [re.compile(p) for p in (r"\*\*[^*]+\*\*", r"(?<![*\w])\*[^*\s][^*]*\*(?!\*)",
                                      r"`[^`]+`", r"\$[^$]+\$")]
 _PLAIN_WORD = re.compile(r"(?<![\w\\$])[A-Za-z]{3,}(?![\w$])")
-_ABBR_END = re.compile(r"\(([A-Z][A-Za-z0-9-]{1,10})\)$")
+_ABBR_END = re.compile(r"\(([A-Z][A-Z0-9-]{1,9}s?)\)$")
+SEQUENCE_WORDS = {"before", "after", "then", "now", "next", "first", "second", "third", "finally",
+                  "note", "e.g.", "i.e.", "example", "result", "so", "thus", "hence"}
 MIN_LEFTOVER_WORDS = 5  # a key-points card needs something to say ("6 in total" alone is not)
 MAX_LABEL_WORDS = 5
 MAX_LHS_WORDS = 8
+MAX_MATH_TERM = 24  # characters of a `$…$` key term, dollars included
 
 
 @dataclass
@@ -123,6 +127,9 @@ _NUMBERED_PART = re.compile(r"^(?:lecture|lec|week|chapter|part|session|unit)\s*
                             re.I)
 
 
+_NUMBERED_ONLY = re.compile(r"^(?:lecture|lec|week|chapter|part|session|unit)\s*\d+\s*$", re.I)
+
+
 def topic_name(title: str) -> str:
     """'Lecture 4: Mixture of experts' -> 'Mixture of experts': the subject, not its number."""
     return _NUMBERED_PART.sub("", title).strip() or title
@@ -141,7 +148,8 @@ def cards(nodes: list[Node], topic: str, path: tuple[str, ...],
     drafts, leftovers = _cards_and_leftovers(nodes, path)
     if leftovers and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS:
         named = topic_name(topic)
-        if words(topic) <= 2 and len(path) >= 2 and path[-1] == topic:
+        if (words(topic) <= 2 and len(path) >= 2 and path[-1] == topic
+                and not _NUMBERED_ONLY.match(path[-2])):
             named = f"{topic} ({topic_name(path[-2])})"  # "Interpretation" asks nothing
         drafts.append(Draft(key_points_question(named, defining), _list(leftovers),
                             min(n.first for n in leftovers), max(n.end for n in leftovers),
@@ -178,8 +186,8 @@ def _visit(node: Node, path: tuple[str, ...]) -> tuple[list[Draft], Node | None]
         if not consumed and children:
             made = made + cards(children, topic, path + (topic,), defining=False)
         return made, None
-    if not children:
-        return [], node
+    if not children or all(_math_only(c) for c in children):
+        return [], node  # "Multiply by V" with its shapes: one step, illustrated
     topic = _short(unlink(uncloze(node.text)))
     if _is_claim(node):
         # A claim with details under it ("At training time … recomputed"): details that make
@@ -190,6 +198,10 @@ def _visit(node: Node, path: tuple[str, ...]) -> tuple[list[Draft], Node | None]
     if not made:
         return [], node  # what is nested says too little alone: one point with its details
     return made, None
+
+
+def _math_only(node: Node) -> bool:
+    return not node.children and not _PLAIN_WORD.search(re.sub(r"\$[^$]*\$", " ", node.text))
 
 
 def _is_claim(node: Node) -> bool:
@@ -247,8 +259,6 @@ def key_points_question(topic: str, defining: bool = True) -> str:
         return f"{head}: what are they?"
     if _ABBR_END.search(topic) and words(topic) <= 8:
         return f"What is {topic}?"
-    if words(topic) >= 9:
-        return f"{topic.rstrip('.')} — what details do the notes give?"
     return f"{topic}: what are the key points?"
 
 
@@ -275,7 +285,7 @@ def _not_study(node: Node) -> bool:
         return True  # a bare link / "Nice illustration from [Post](…)"
     if text.endswith("?") and not studied:
         return True  # a question the author left open (no answer under it)
-    if len(_LEGEND_ENTRY.findall(text)) >= 3 and not studied:
+    if (len(_LEGEND_ENTRY.findall(text)) >= 3 or _LEGEND_LINE.match(text)) and not studied:
         return True  # "$b$ batch size, $n$ seq length, …": a symbol legend, not a fact
     return False
 
@@ -333,6 +343,17 @@ def _lead_in(node: Node, children: list[Node], path) -> Result | None:
     return [Draft(key_points_question(text), _list(children), first, last, path)], True, text
 
 
+def _enumeration(node: Node, children: list[Node], path) -> Result | None:
+    """'Efficient encoding schemes for sparse matrices' over 'Bitmap', 'RLE', 'COO': a list of
+    names the line announces."""
+    if len(children) < 2 or any(c.children or words(uncloze(c.text)) > 4 or
+                                _CLAIM_VERB.search(c.text) for c in children):
+        return None
+    text = unlink(uncloze(node.text)).strip().rstrip(".:")
+    first, last = _span_all(node, children)
+    return [Draft(f"{text}: which are they?", _list(children), first, last, path)], True, text
+
+
 def _example(node: Node, children: list[Node], path) -> Result | None:
     text = unlink(uncloze(node.text)).strip()
     if not _EXAMPLE.match(text) and not re.match(r"^in (?:the )?lecture example", text, re.I):
@@ -376,7 +397,9 @@ def _formula_question(text: str) -> str | None:
     label = None
     body = text
     match = _LABEL.match(text)
-    if match and words(match.group("label")) <= MAX_LABEL_WORDS:
+    if match and not _good_label(match.group("label")):
+        return None  # "After: $mr + rn = …$": a step of a derivation, not a named formula
+    if match:
         label, body = match.group("label").strip(), match.group("rest").strip()
     eq = _first_equals(body)
     if eq is None:
@@ -430,10 +453,17 @@ def _formula(node: Node, children: list[Node], path) -> Result | None:
             consumed, topic.strip())
 
 
+def _good_label(label: str) -> bool:
+    """'Total memory access' is a label; 'W', 'After', 'e.g.' are not."""
+    label = label.strip().strip("*_")
+    return (words(label) <= MAX_LABEL_WORDS and bool(_PLAIN_WORD.search(label))
+            and label.lower() not in SEQUENCE_WORDS)
+
+
 def _labelled(node: Node, children: list[Node], path) -> Result | None:
     text = unlink(uncloze(node.text)).strip()
     match = _LABEL.match(text)
-    if not match or words(match.group("label")) > MAX_LABEL_WORDS:
+    if not match or not _good_label(match.group("label")):
         return None
     label, rest = match.group("label").strip(), match.group("rest").strip()
     if words(rest) < 2 and "$" not in rest:
@@ -463,6 +493,8 @@ def _key_term(node: Node, children: list[Node], path) -> Result | None:
         match = pattern.search(text)
         if match is None or _SEE.search(text[max(0, match.start() - 4): match.start()]):
             continue
+        if match.group(0).startswith("$") and len(match.group(0)) > MAX_MATH_TERM:
+            continue  # a long expression is no term to recall word for word
         rest = (text[: match.start()] + text[match.end():]).strip()
         if len(_PLAIN_WORD.findall(rest)) < 3:
             continue
@@ -480,6 +512,7 @@ RULES = [
     ("definition", _definition),
     ("asks", _asks),
     ("lead-in", _lead_in),
+    ("enumeration", _enumeration),
     ("example", _example),
     ("comparison", _comparison),
     ("instead-of", _instead),
