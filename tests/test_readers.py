@@ -224,7 +224,7 @@ def test_slides_structure_and_junk_are_not_items(read):
     assert not covered & set(range(1, 37))  # title slide, exam logistics, recap lists
     # the example exam question: its three numbered questions, the stem as their context
     exam = [it for it in result.items if it.span.line >= 429]
-    assert [(it.span.line, it.needs_review) for it in exam] == [(435, True), (436, True), (437, True)]
+    assert [(it.span.line, it.answer) for it in exam] == [(435, ""), (436, ""), (437, "")]
     assert all(it.context.startswith("Figure below describes a standard Conv2D") for it in exam)
     assert _at(result, 42).section == ("Lecture 2",)
     assert _at(result, 132).section == ("Lecture 3",)

@@ -43,6 +43,10 @@ NON_STUDY_TOPICS = [  # headings / slide titles whose content is no study materi
                r"(?:lecture|class|talk))?$", re.I),
     re.compile(r"^course (?:components|logistics|structure|overview|information)$", re.I),
 ]
+# Headings that name no subject: their items still make cards by the rules, but there is no
+# question to ask about "Misc" as a whole.
+GENERIC_TOPICS = re.compile(r"^(?:misc\.?|miscellaneous|others?|other notes|notes|random|"
+                            r"extras?|odds and ends)$", re.I)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[missing image: [^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:<[^>]*>|[^)]*)\)")
 _TAGS = re.compile(r"^(?:tags?\s*:)?\s*(?:#[\w/-]+\s*)+$", re.I)
@@ -50,6 +54,7 @@ _POINTER = re.compile(r"^(?:see|cf\.?|refer to|more (?:in|at|on))\b", re.I)
 _SEE = re.compile(r"\b(?:see|cf\.)\s", re.I)
 _LEGEND_ENTRY = re.compile(r"\$\\?[A-Za-z](?:_\{?\w+\}?)?\$\s+[a-z]")
 _LEGEND_LINE = re.compile(r"^\$[A-Za-z](?:_\{?[\w,]+\}?)?\$\s+[A-Z][a-z]+ (?!is\b|are\b)")
+_SYMBOL_IS = re.compile(r"(?:^|[;,.]\s*)\(?[A-Za-z](?:\s+[A-Za-z])?\)?\s+(?:is|are|denotes?)\s+the\b")
 _CONNECTIVE = re.compile(r"^(?:as opposed to|unlike|but|however|i\.e\.|e\.g\.|see)\b", re.I)
 _SENTENCE_MARK = re.compile(r"^\{\{c1::(?P<mark>[^{}]*[.!])\}\}\s+(?P<rest>\S.*)$")
 _CLAIM_VERB = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|can|could|will|would|"
@@ -74,6 +79,8 @@ _BOLD_DEF = re.compile(r"^\*\*(?P<term>[^*]+)\*\*\s*(?::\s*|\s+(?:is|are|refers 
                        r"(?P<text>\S.*)$", re.I)
 _KEY_TERM = [re.compile(p) for p in (r"\*\*[^*]+\*\*", r"(?<![*\w])\*[^*\s][^*]*\*(?!\*)",
                                      r"`[^`]+`", r"\$[^$]+\$")]
+_SYMBOL = re.compile(r"\\?[A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|theta|lambda|mu|pi|rho|"
+                     r"sigma|tau|phi|psi|omega)")
 _PLAIN_WORD = re.compile(r"(?<![\w\\$])[A-Za-z]{3,}(?![\w$])")
 _ABBR_END = re.compile(r"\(([A-Z][A-Z0-9-]{1,9}s?)\)$")
 SEQUENCE_WORDS = {"before", "after", "then", "now", "next", "first", "second", "third", "finally",
@@ -146,7 +153,7 @@ def cards(nodes: list[Node], topic: str, path: tuple[str, ...],
     `topic`. `defining`: the topic is a bare name (a heading, an item naming a thing), so its
     points may define it; else (a formula's label) they only add to it."""
     drafts, leftovers = _cards_and_leftovers(nodes, path)
-    if leftovers and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS:
+    if leftovers and not GENERIC_TOPICS.match(topic_name(topic)) and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS:
         named = topic_name(topic)
         if (words(topic) <= 2 and len(path) >= 2 and path[-1] == topic
                 and not _NUMBERED_ONLY.match(path[-2])):
@@ -158,7 +165,8 @@ def cards(nodes: list[Node], topic: str, path: tuple[str, ...],
 
 
 def _words_all(node: Node) -> int:
-    return words(uncloze(node.text)) + sum(_words_all(c) for c in node.children)
+    return words(uncloze(node.text)) + sum(_words_all(c) for c in node.children
+                                           if not _not_study(c))
 
 
 def _cards_and_leftovers(nodes: list[Node], path: tuple[str, ...]
@@ -285,7 +293,8 @@ def _not_study(node: Node) -> bool:
         return True  # a bare link / "Nice illustration from [Post](…)"
     if text.endswith("?") and not studied:
         return True  # a question the author left open (no answer under it)
-    if (len(_LEGEND_ENTRY.findall(text)) >= 3 or _LEGEND_LINE.match(text)) and not studied:
+    if (len(_LEGEND_ENTRY.findall(text)) >= 3 or _LEGEND_LINE.match(text) or
+            len(_SYMBOL_IS.findall(text)) >= 2) and not studied:
         return True  # "$b$ batch size, $n$ seq length, …": a symbol legend, not a fact
     return False
 
@@ -340,7 +349,10 @@ def _lead_in(node: Node, children: list[Node], path) -> Result | None:
     if not text.endswith(":") or not children:
         return None
     first, last = _span_all(node, children)
-    return [Draft(key_points_question(text), _list(children), first, last, path)], True, text
+    question = key_points_question(text)
+    if len(_PLAIN_WORD.findall(text)) <= 5 and path:  # "Overall, we have:" names no subject
+        question = f"{topic_name(path[-1])} — {question[:1].lower()}{question[1:]}"
+    return [Draft(question, _list(children), first, last, path)], True, text
 
 
 def _enumeration(node: Node, children: list[Node], path) -> Result | None:
@@ -456,7 +468,7 @@ def _formula(node: Node, children: list[Node], path) -> Result | None:
 def _good_label(label: str) -> bool:
     """'Total memory access' is a label; 'W', 'After', 'e.g.' are not."""
     label = label.strip().strip("*_")
-    return (words(label) <= MAX_LABEL_WORDS and bool(_PLAIN_WORD.search(label))
+    return (words(label) <= MAX_LABEL_WORDS and bool(re.search(r"[A-Za-z]{3,}", label))
             and label.lower() not in SEQUENCE_WORDS)
 
 
@@ -493,8 +505,9 @@ def _key_term(node: Node, children: list[Node], path) -> Result | None:
         match = pattern.search(text)
         if match is None or _SEE.search(text[max(0, match.start() - 4): match.start()]):
             continue
-        if match.group(0).startswith("$") and len(match.group(0)) > MAX_MATH_TERM:
-            continue  # a long expression is no term to recall word for word
+        if match.group(0).startswith("$") and (len(match.group(0)) > MAX_MATH_TERM or
+                                               _SYMBOL.fullmatch(match.group(0).strip("$"))):
+            continue  # a long expression is no term to recall word for word, a lone symbol no fact
         rest = (text[: match.start()] + text[match.end():]).strip()
         if len(_PLAIN_WORD.findall(rest)) < 3:
             continue

@@ -49,7 +49,6 @@ EXAMPLE_TITLES = [
                re.I),
     re.compile(r"^exercises?$", re.I),
 ]
-EXAMPLE_NOTE = "the notes give no answer to this exam question"
 _NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
 _HTML_EMPHASIS = re.compile(r"</?(?:i|em|b|strong)>", re.I)
 _RECAP = re.compile(r"^recap\s*\(\s*lecture\s*(\d+)\b", re.I)
@@ -300,9 +299,10 @@ def _example_items(slide: _Slide, path: str, section: tuple[str, ...]) -> list[R
         elif text:
             stem.append(text)
     context = " ".join(stem)
+    # No needs_review here: the cards pass flags an empty answer, and the compute pass either
+    # answers it or marks it unanswered.
     return [RawItem(q, "", SourceSpan(path, first, last), NAME, section=section,
-                    context=context, needs_review=True, notes=(EXAMPLE_NOTE,))
-            for first, last, q in questions]
+                    context=context) for first, last, q in questions]
 
 
 def _markdown(elements: list[_Element], depth: int = 0) -> str:
