@@ -78,7 +78,7 @@ def test_read_sources_reads_all_five_files_with_the_right_readers():
     by_path = {s.path: s for s in graph.sources}
     assert {p: s.reader for p, s in by_path.items()} == STYLE_OF
     assert {p: s.raw_items for p, s in by_path.items()} == {
-        DOTTED: 241, ALTERNATING: 48, SLIDES: 45, QUIZ: 9, NOTES: 53}
+        DOTTED: 241, ALTERNATING: 48, SLIDES: 45, QUIZ: 9, NOTES: 49}
 
 
 # ------------------------------------------------------------------ dotted
@@ -234,7 +234,7 @@ def test_slides_structure_and_junk_are_not_items(read):
 def test_slides_definitions_questions_and_slide_content(read):
     result = read(SLIDES)
     bn = _at(result, 64)
-    assert bn.kind_hint == "definition" and bn.question == "Batch Normalization (BatchNorm)"
+    assert bn.kind_hint == "definition" and bn.question == "What is Batch Normalization (BatchNorm)?"
     assert bn.answer.startswith("A technique used in deep learning")
     fp = _at(result, 257)
     assert fp.question == "Floating Point Arithmetic: How to convert a real number x to FP representation?"

@@ -79,7 +79,7 @@ _BOLD_DEF = re.compile(r"^\*\*(?P<term>[^*]+)\*\*\s*(?::\s*|\s+(?:is|are|refers 
                        r"(?P<text>\S.*)$", re.I)
 _KEY_TERM = [re.compile(p) for p in (r"\*\*[^*]+\*\*", r"(?<![*\w])\*[^*\s][^*]*\*(?!\*)",
                                      r"`[^`]+`", r"\$[^$]+\$")]
-_SYMBOL = re.compile(r"\\?[A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|theta|lambda|mu|pi|rho|"
+_SYMBOL = re.compile(r"\\?[A-Za-z](?:_\{?\w+\}?)?|\\(?:alpha|beta|gamma|delta|epsilon|theta|lambda|mu|pi|rho|"
                      r"sigma|tau|phi|psi|omega)")
 _PLAIN_WORD = re.compile(r"(?<![\w\\$])[A-Za-z]{3,}(?![\w$])")
 _ABBR_END = re.compile(r"\(([A-Z][A-Z0-9-]{1,9}s?)\)$")
@@ -374,9 +374,15 @@ def _example(node: Node, children: list[Node], path) -> Result | None:
     if not _NUMBER_WORK.search(body):
         return None
     rest = re.sub(r"^[^:]*:\s*", "", text) if ":" in text else ""
+    steps = list(children)
+    givens = ""
+    if len(steps) >= 2 and not re.search(r"[=≈]", steps[0].text) and re.search(r"\d", steps[0].text):
+        givens = uncloze(steps.pop(0).text)  # "peak 989 TFLOP/s, bandwidth 3.35 TB/s": the data
     question = f"Work out the example: {rest}" if rest else f"Work out: {text.rstrip(':')}"
+    if givens:
+        question += f", given {givens}"
     first, last = _span_all(node, children)
-    return [Draft(question, _list(children) or text, first, last, path)], True, text
+    return [Draft(question, _list(steps) or text, first, last, path)], True, text
 
 
 def _comparison(node: Node, children: list[Node], path) -> Result | None:

@@ -5,20 +5,16 @@ extended with mdit-py-plugins (front matter, `$…$` math) and two small inline 
 `==highlight==` (mark_open / mark_close) and `[[wikilink]]` / `![[embed]]` (wikilink tokens
 whose `meta` holds the target and the character offset, so a warning can name its line).
 
-Items:
-* cloze: a paragraph or list item holding `==highlight==` spans. question = its text with each
-  highlight written `{{c1::…}}`, `{{c2::…}}` (Anki cloze syntax); when the text outside the
-  highlights is too short to be a cue (< 3 words), the parent list item is prefixed as context
-  ("FLOPs in backward pass: {{c1::…}}"). answer = "", kind_hint = "cloze".
-* definition: a list item `**term**: text`. question = term, answer = text (and its nested
-  list, if any), kind_hint = "definition".
-* question: a list item that asks (ends with `?` or starts with Why/What/How/…) and has nested
-  items, or a heading that ends with `?` and is followed by a list. question = the item or
-  heading text, answer = the nested list as Markdown, kind_hint = None.
-Code blocks, plain bullets and headings are no cards. section = the heading path, outermost
-first, with `#tags` removed (("Lecture 2: Pytorch, Resource Accounting", "Memory accounting")).
-label = None; options / correct empty. Inline text is written back as Markdown ($…$, `code`,
-*em*, **strong**, [text](url) kept).
+Items: the list items under each heading become lecture.Nodes (Markdown, `==x==` written
+`{{c1::x}}`) and go through the shared lecture rules (readers/lecture.py): clozes, `**term**:`
+definitions, questions with their nested list, formulas with their lead-in, comparisons,
+"A instead of B", lead-in lists, worked examples, key-term clozes and key points. A heading
+that asks (`## What can we learn …?`) and the list under it are one card. Headings that are no
+study material (References, Open questions, Overview, …) give none, nor do tags, pointers
+("See [[GPU]]"), image embeds and the author's open questions. section = the heading path,
+outermost first, `#tags` removed; context = that path and the parent items, joined with " › ".
+Code blocks are no cards. label = None; options / correct empty. Inline text is written back as
+Markdown ($…$, `code`, *em*, **strong**, [text](url) kept).
 
 Images and links (never fatal):
 * `![[file.png|600]]` whose file is absent next to the note (or anywhere below its folder) ->

@@ -16,15 +16,21 @@ Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim)
 * formula bullet `Label: $math$` / `Label $math$` -> question "<Label> of a <slide subject>"
   (e.g. "Number of MACs of a standard convolution"), answer = the math, followed by the slide's
   variable legend ("where B: batch size; …") when it has one; kind_hint "formula".
-* definition bullet `**Term** is …` -> question = term, answer = the rest; kind_hint
+* definition bullet `**Term** is …` -> question "What is <Term>?", answer = the rest; kind_hint
   "definition".
 * a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
   the display math right after it (kind_hint "formula").
-* the display math of a slide that also has prose -> question "<slide title> formula",
-  answer = the math blocks (and legend lines such as `X: HW × B × C`); kind_hint "formula".
-* the rest of the slide (bullets, text boxes) -> question = slide title, answer = that content
-  as Markdown (bullets `- `, sub-bullets indented); kind_hint "formula" when it is display math
-  with short captions only. A slide with nothing left gives no item.
+* the display math of a slide -> question "<slide title> formula", answer = the math blocks
+  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide.
+* a tab table -> "<slide title>: what does the table show?", answer = the slide's bullets (its
+  conclusions) and the table in Markdown.
+* the other bullets and text boxes -> the shared lecture rules (readers/lecture.py: formulas,
+  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, or one
+  whose body is a figure caption, gives no item; no question is the bare slide title.
+* an "Example Question" slide -> one item per numbered question, its stem (the text above the
+  questions) as context, no answer: the compute pass works it out from the stem with a
+  registry formula's snippet code, or it stays needs-review.
+Every item's context is "<Lecture N> › <slide title>".
 """
 
 from __future__ import annotations
@@ -225,8 +231,9 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
             continue
         definition = _DEFINITION.match(e.text) if e.kind == "bullet" else None
         if definition:
-            add(definition.group("term").strip(), _capitalize(definition.group("text")),
-                e.first, e.last, "definition")
+            # "What is X?", not the bare term: the term is often the slide's own title
+            add(f"What is {definition.group('term').strip()}?",
+                _capitalize(definition.group("text")), e.first, e.last, "definition")
             used.add(id(e))
         elif e.kind == "bullet" and e.text.endswith("?"):
             question = f"{slide.title}: {e.text}"
