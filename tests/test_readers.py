@@ -234,7 +234,7 @@ def test_slides_structure_and_junk_are_not_items(read):
 def test_slides_definitions_questions_and_slide_content(read):
     result = read(SLIDES)
     bn = _at(result, 64)
-    assert bn.kind_hint == "definition" and bn.question == "What is Batch Normalization (BatchNorm)?"
+    assert bn.question == "What is Batch Normalization (BatchNorm)?"
     assert bn.answer.startswith("A technique used in deep learning")
     fp = _at(result, 257)
     assert fp.question == "Floating Point Arithmetic: How to convert a real number x to FP representation?"
@@ -320,7 +320,7 @@ def test_obsidian_cloze_items(read):
 def test_obsidian_definitions_and_questions(read):
     result = read(NOTES)
     flop = _at(result, 79)
-    assert flop.kind_hint == "definition" and flop.question == "What is floating-point operation (FLOP)?"
+    assert flop.question == "What is floating-point operation (FLOP)?"
     assert flop.answer.startswith("A basic operation like addition") and "`FLOP/s`" in flop.answer
     state = _at(result, 74)
     # the author's open question under it (`optimizer.state` vs …?) is no part of the answer

@@ -499,8 +499,10 @@ def _is_a(node: Node, children: list[Node], path) -> Result | None:
         return None
     term = match.group("term").strip()
     first, last = _span_all(node, children)
+    # no "definition" hint: that one means "the question is the bare term"; the link pass
+    # reads the term of a "What is X?" card itself
     return ([Draft(f"What is {term}?", _with_children(_cap(match.group("def")), children),
-                   first, last, path, "definition")], True, term)
+                   first, last, path)], True, term)
 
 
 def _key_term(node: Node, children: list[Node], path) -> Result | None:

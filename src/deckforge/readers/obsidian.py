@@ -11,7 +11,9 @@ definitions, questions with their nested list, formulas with their lead-in, comp
 "A instead of B", lead-in lists, worked examples, key-term clozes and key points. A heading
 that asks (`## What can we learn …?`) and the list under it are one card. Headings that are no
 study material (References, Open questions, Overview, …) give none, nor do tags, pointers
-("See [[GPU]]"), image embeds and the author's open questions. section = the heading path,
+("See [[GPU]]"), image embeds and the author's open questions. question / answer = what the
+rule makes (a cloze has answer "" and kind_hint "cloze"; a formula kind_hint "formula"; a
+`**term**:` item kind_hint "definition"). section = the heading path,
 outermost first, `#tags` removed; context = that path and the parent items, joined with " › ".
 Code blocks are no cards. label = None; options / correct empty. Inline text is written back as
 Markdown ($…$, `code`, *em*, **strong**, [text](url) kept).

@@ -16,8 +16,8 @@ Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim)
 * formula bullet `Label: $math$` / `Label $math$` -> question "<Label> of a <slide subject>"
   (e.g. "Number of MACs of a standard convolution"), answer = the math, followed by the slide's
   variable legend ("where B: batch size; …") when it has one; kind_hint "formula".
-* definition bullet `**Term** is …` -> question "What is <Term>?", answer = the rest; kind_hint
-  "definition".
+* definition bullet `**Term** is …` -> question "What is <Term>?", answer = the rest (the link
+  pass derives the term's concept from the question).
 * a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
   the display math right after it (kind_hint "formula").
 * the display math of a slide -> question "<slide title> formula", answer = the math blocks
@@ -233,7 +233,7 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
         if definition:
             # "What is X?", not the bare term: the term is often the slide's own title
             add(f"What is {definition.group('term').strip()}?",
-                _capitalize(definition.group("text")), e.first, e.last, "definition")
+                _capitalize(definition.group("text")), e.first, e.last)
             used.add(id(e))
         elif e.kind == "bullet" and e.text.endswith("?"):
             question = f"{slide.title}: {e.text}"
