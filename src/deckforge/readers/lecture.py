@@ -6,11 +6,14 @@ Markdown, its own lines, its nested items) under a topic (a heading or a slide t
 either style gets the same treatment:
 
 RULES, tried in order on each node (the first that applies makes its cards):
-* not-study     image embeds, pointers to elsewhere ("See [[GPU]]", a bare link), tag lines and
-                the author's open questions (a leaf ending with `?`): no card.
+* not-study     image embeds, pointers to elsewhere ("See [[GPU]]", a bare link), tag lines,
+                symbol legends and the author's open questions (a leaf ending with `?`): no
+                card (checked before the rules, on every node).
 * cloze         `{{c1::…}}` (an Obsidian `==highlight==`); nested items go to the back.
 * definition    `**term**: text` / `**term** is …` -> question = term.
 * asks          an item that asks ("What is …?", "Why not X", "BPE and why") with nested items.
+* lead-in       a line ending with ':' ("… Options:") -> its nested list is the answer.
+* enumeration   a line over short names ("Bitmap", "RLE", "COO") -> "…: which are they?".
 * example       a worked example with numbers -> "Work out: …", answer = its steps.
 * comparison    "A vs B" with nested items -> "How does A compare with B?".
 * instead-of    "A instead of B because/to …" -> "Why A instead of B?".
