@@ -35,8 +35,8 @@ RIGHT = [(CS242, n) for n in (4, 7, 11, 23, 33, 47, 62, 65, 71, 142, 167, 196, 2
     ("sources/cs336-lecture-notes.md", 85),  # forward FLOPs 2 (# tokens)(# parameters)
     ("sources/cs336-lecture-notes.md", 91),  # backward FLOPs (2+2) ...
     ("sources/transformers-flashcards-export.txt", 98),  # d_k = 512/8 = 64
-    ("sources/efficient-dl-midterm-recap.txt", 335),  # KL = 0 iff P = Q
-    ("sources/efficient-dl-midterm-recap.txt", 351),  # SVD without truncation has more parameters
+    ("sources/efficient-dl-midterm-recap.txt", 337),  # KL = 0 iff P = Q (its key points)
+    ("sources/efficient-dl-midterm-recap.txt", 355),  # SVD without truncation has more parameters
 ]
 
 

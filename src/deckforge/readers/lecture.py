@@ -517,8 +517,11 @@ def _key_term(node: Node, children: list[Node], path) -> Result | None:
         if match is None or _SEE.search(text[max(0, match.start() - 4): match.start()]):
             continue
         if match.group(0).startswith("$") and (len(match.group(0)) > MAX_MATH_TERM or
-                                               _SYMBOL.fullmatch(match.group(0).strip("$"))):
-            continue  # a long expression is no term to recall word for word, a lone symbol no fact
+                                               _SYMBOL.fullmatch(match.group(0).strip("$")) or
+                                               "=" in match.group(0)):
+            # a long expression is no term to recall word for word, a lone symbol no fact, an
+            # equation a whole claim (the check pass reads it in plain text)
+            continue
         rest = (text[: match.start()] + text[match.end():]).strip()
         if len(_PLAIN_WORD.findall(rest)) < 3:
             continue
