@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from deckforge.model import Concept, Formula
+from deckforge.passes.compute import Compute
 
 _MODULE = "snippets/convolution.py"
 _TESTS = "tests/snippets/test_convolution.py"
@@ -247,6 +248,27 @@ def conv_macs(batch: int, filters: int, channels: int, kernel: int, out_h: int,
     """B × M × K × K × C × E × F: one K·K·C dot product per output element."""
     return batch * filters * kernel * kernel * channels * out_h * out_w
 # --8<-- [end:conv_macs]
+
+
+# How a worked exam question's stem gives conv_macs its arguments (deckforge.passes.compute):
+# "input $B \times C \times H \times W$", "filters $M \times C \times 3 \times 3$" or
+# "128 filters of size $3 \times 3$", "stride 1 and padding 1"; E, F from conv_output_size.
+COMPUTE = [
+    Compute(
+        formula="conv-macs",
+        function="conv_macs",
+        asks=("multiply-accumulate", "mac operations", "number of macs", "how many macs"),
+        names={"filters": ("filters", "weight filters", "output channels"),
+               "channels": ("input channels", "channels"), "batch": ("batch size", "batch"),
+               "stride": ("stride",), "padding": ("padding",)},
+        shapes={("input", "feature map"): ("batch", "channels", "in_h", "in_w"),
+                ("weight", "filter", "kernel"): ("filters", "channels", "kernel", "kernel")},
+        derived={"out_h": ("conv_output_size", ("in_h", "kernel", "stride", "padding")),
+                 "out_w": ("conv_output_size", ("in_w", "kernel", "stride", "padding"))},
+        defaults={"stride": 1, "padding": 0},
+        derived_formula="conv-output-size",
+    ),
+]
 
 
 # --8<-- [start:conv_storage]

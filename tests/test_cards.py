@@ -89,7 +89,8 @@ def test_multiple_choice_has_an_answer_or_is_flagged(bundled_graph):
 def test_cloze_cards_come_from_obsidian_highlights(bundled_graph):
     cloze = [c for c in bundled_graph.cards if c.kind == "cloze"]
     assert cloze and all("{{c1::" in c.question for c in cloze)
-    assert all(c.sources[0].path.endswith(".md") for c in cloze)
+    # highlights of the Obsidian notes, and key terms of lecture claims (notes and slides)
+    assert all(c.sources[0].path.endswith((".md", "efficient-dl-midterm-recap.txt")) for c in cloze)
 
 
 def test_formula_kind_for_formula_questions(bundled_graph):

@@ -35,8 +35,9 @@ def test_graph_concepts_are_registry_plus_derived(bundled_graph):
     derived = [c for c in bundled_graph.concepts if c.id not in registry_ids]
     print(f"\n{len(registry_ids)} registry + {len(derived)} derived concepts:", [c.id for c in derived])
     assert derived and all(c.definition for c in derived)
-    mechanics = next(c for c in bundled_graph.concepts if c.id == "mechanics")  # **Mechanics**: …
-    assert mechanics.definition.startswith("how things work")
+    # "floating-point operation (FLOP) is a basic operation …" -> "What is …?" -> a concept
+    flop = next(c for c in bundled_graph.concepts if c.id == "floating-point-operation")
+    assert flop.definition.startswith("A basic operation like addition") and "FLOP" in flop.aliases
     ssl = next(c for c in bundled_graph.concepts if c.id == "self-supervised-learning")
     assert ssl.aliases == ("SSL",)
 

@@ -124,7 +124,7 @@ def test_garbled_formula_is_replaced_and_prose_survives(stages, registry, path, 
 
 def test_exactly_the_lost_and_mangled_answers_change(stages):
     """Precision: every answer the repair changed is one of the pinned cards above."""
-    before = {c.sources[0]: c for c in stages["cards"].cards}
+    before = {c.sources[0]: c for c in stages["compute"].cards}  # the pass just before repair
     changed = {span for span, card in ((c.sources[0], c) for c in stages["repair"].cards)
                if card.answer != before[span].answer}
     expected = {(p, n) for p, n, _ in MISSING} | {(p, n) for p, n, *_ in GARBLED}
@@ -208,8 +208,8 @@ def test_alias_regex_finds_every_alias(registry):
 def test_a_concept_without_formulas_shields_the_shorter_alias_inside_it(final):
     """'Outlier Study: CLIP Activations' is about activation outliers, not the CLIP loss; and a
     question naming such a concept is not linked through its answer's words ("attention")."""
-    outliers = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 382)
-    massive = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 400)
+    outliers = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 391)
+    massive = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 403)
     for card in (outliers, massive):
         assert card.formulas == ()
         assert "activation-outliers" in card.concepts

@@ -24,11 +24,14 @@ Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
 
 
 def passes() -> list[tuple[str, Pass]]:
-    from deckforge.passes import cards, check, dedupe, link, measured, normalize, prose_math, repair
+    from deckforge.passes import (
+        cards, check, compute, dedupe, link, measured, normalize, prose_math, repair,
+    )
 
     return [
         ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
         ("cards", cards.make_cards),  # RawItem -> Card, with a kind
+        ("compute", compute.compute),  # exam questions answered by snippet code from their stem
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks

@@ -83,6 +83,9 @@ class Features:
     compact: str
     symbols: frozenset  # single-letter variables of the answer: M vs M/G tells formulas apart
     claims: tuple  # (sentence, its content-token set) of a non-true/false answer
+    anums: frozenset  # numbers of the answer: "2 (# tokens)" vs "4 (# tokens)" are two facts
+    context: str  # heading path / shared stem the card sits under (Card.context)
+    asks_for: str  # "X" of a formula question "… X = ?": what the formula computes
 
 
 _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
@@ -115,7 +118,17 @@ def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> F
         kind=card.kind, repaired=card.has_flag("repaired"), qnums=numbers(list(q)), compact=compact_math(body),
         symbols=frozenset(_SYMBOL.findall(body)),
         claims=claims,
+        anums=numbers(list(a)), context=card.context,
+        asks_for=_asks_for(card.question),
     )
+
+
+_ASKS_FOR = re.compile(r"([^\s:$]+)\s*=\s*\?\$?\s*$")
+
+
+def _asks_for(question: str) -> str:
+    match = _ASKS_FOR.search(question)
+    return match.group(1).lower() if match else ""
 
 
 def _jaccard(x: frozenset, y: frozenset) -> float:
@@ -172,6 +185,8 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
         return None
     if not fa.qs or not fb.qs:
         return None
+    if fa.qtext != fb.qtext and _told_apart(fa, fb):
+        return None
     if fa.kind in EXACT_ONLY or fb.kind in EXACT_ONLY:
         # options / cloze text are their own identity; only true repeats merge
         return ("merge", "exact repeat") if fa.qtext == fb.qtext and fa.atext == fb.atext else None
@@ -227,6 +242,25 @@ def _other_item_of_one_quiz(fa: Features, fb: Features) -> bool:
 def _letters(f: Features) -> frozenset:
     """Single-letter variables a statement is about (N, k, d)."""
     return frozenset(t for t in f.q if len(t) == 1 and t.isalpha())
+
+
+def _told_apart(fa: Features, fb: Features) -> bool:
+    """Two differently worded cards that are different facts by construction:
+    - items of one file under different contexts (heading paths, stems): an author's two list
+      items under two headings are two study items, however alike their words;
+    - unanswered questions under different stems (an exam question asks about its own numbers)
+      and unanswered sub-questions of one stem;
+    - formula questions asking for different quantities ("num_gradients = ?" vs
+      "num_optimizer_states = ?", both "= num_parameters");
+    - answers that state different numbers ("2 (# tokens)(# params)" vs "4 (# tokens)…")."""
+    if fa.context and fb.context:
+        if fa.context != fb.context and (fa.path == fb.path or fa.empty or fb.empty):
+            return True  # under other headings of one file, or unanswered under other stems
+        if fa.path == fb.path and fa.empty and fb.empty:
+            return True  # sub-questions of one stem
+    if fa.asks_for and fb.asks_for and fa.asks_for != fb.asks_for:
+        return True
+    return bool(fa.anums and fb.anums and fa.anums != fb.anums)
 
 
 def _verdicts(fa: Features, fb: Features, why: str) -> tuple[str, str]:

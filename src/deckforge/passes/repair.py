@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from deckforge.formula_match import FormulaMatcher, Hit, asks_for_formula
 from deckforge.model import Card, KnowledgeGraph, _replace
 from deckforge.passes.cards import EMPTY_ANSWER_REASON
+from deckforge.passes.compute import UNANSWERED
 from deckforge.registry import Registry
 
 # Answers that stand for "the formula was here": nothing, dots, an image placeholder.
@@ -230,6 +231,8 @@ def _link(card: Card, matcher: FormulaMatcher) -> Card:
 
 def repair_card(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
     card = _link(card, matcher)
+    if card.has_cause(UNANSWERED):
+        return card  # an exam question the compute pass could not work out: a formula's LaTeX is no answer
     if card.kind not in ("cloze", "multiple-choice") and not card.options:
         if answer_is_missing(card.answer):
             card = repair_missing(card, matcher, registry)

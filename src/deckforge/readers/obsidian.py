@@ -5,20 +5,18 @@ extended with mdit-py-plugins (front matter, `$…$` math) and two small inline 
 `==highlight==` (mark_open / mark_close) and `[[wikilink]]` / `![[embed]]` (wikilink tokens
 whose `meta` holds the target and the character offset, so a warning can name its line).
 
-Items:
-* cloze: a paragraph or list item holding `==highlight==` spans. question = its text with each
-  highlight written `{{c1::…}}`, `{{c2::…}}` (Anki cloze syntax); when the text outside the
-  highlights is too short to be a cue (< 3 words), the parent list item is prefixed as context
-  ("FLOPs in backward pass: {{c1::…}}"). answer = "", kind_hint = "cloze".
-* definition: a list item `**term**: text`. question = term, answer = text (and its nested
-  list, if any), kind_hint = "definition".
-* question: a list item that asks (ends with `?` or starts with Why/What/How/…) and has nested
-  items, or a heading that ends with `?` and is followed by a list. question = the item or
-  heading text, answer = the nested list as Markdown, kind_hint = None.
-Code blocks, plain bullets and headings are no cards. section = the heading path, outermost
-first, with `#tags` removed (("Lecture 2: Pytorch, Resource Accounting", "Memory accounting")).
-label = None; options / correct empty. Inline text is written back as Markdown ($…$, `code`,
-*em*, **strong**, [text](url) kept).
+Items: the list items under each heading become lecture.Nodes (Markdown, `==x==` written
+`{{c1::x}}`) and go through the shared lecture rules (readers/lecture.py): clozes, `**term**:`
+definitions, questions with their nested list, formulas with their lead-in, comparisons,
+"A instead of B", lead-in lists, worked examples, key-term clozes and key points. A heading
+that asks (`## What can we learn …?`) and the list under it are one card. Headings that are no
+study material (References, Open questions, Overview, …) give none, nor do tags, pointers
+("See [[GPU]]"), image embeds and the author's open questions. question / answer = what the
+rule makes (a cloze has answer "" and kind_hint "cloze"; a formula kind_hint "formula"; a
+`**term**:` item kind_hint "definition"). section = the heading path,
+outermost first, `#tags` removed; context = that path and the parent items, joined with " › ".
+Code blocks are no cards. label = None; options / correct empty. Inline text is written back as
+Markdown ($…$, `code`, *em*, **strong**, [text](url) kept).
 
 Images and links (never fatal):
 * `![[file.png|600]]` whose file is absent next to the note (or anywhere below its folder) ->
@@ -45,7 +43,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import RawItem, SourceSpan, normalize_key
-from deckforge.readers import ReadResult
+from deckforge.readers import ReadResult, lecture
 
 NAME = "obsidian"
 
@@ -169,9 +167,7 @@ def read(text: str, path: str, *, folder: Path | None = None, **_options) -> Rea
     for token in tokens:
         if token.type == "inline" and token.map:
             _check_links(token, token.map[0] + 1, env)
-    for block in _walk(roots):
-        _items_of(block, env)
-    _heading_questions(tokens, roots, env)
+    _items(roots, tokens, env)
     result.items.sort(key=lambda item: (item.span.line, item.span.end_line))
     return result
 
@@ -234,79 +230,55 @@ def _walk(blocks: list[_Block]):
 
 
 # ---------------------------------------------------------------- items
-def _items_of(block: _Block, env: _Env) -> None:
-    if block.inline is None:
-        return
-    children = block.inline.children or []
-    span = SourceSpan(env.path, *block.lines)
-    if any(t.type == "mark_open" for t in children):
-        question = _render(children, env, cloze=True)
-        plain = _render([t for t in _outside_marks(children)], env)
-        if len(plain.split()) < 3 and block.parent is not None and block.parent.inline:
-            question = f"{_render(block.parent.inline.children or [], env)}: {question}"
-        env.result.items.append(RawItem(question, "", span, NAME, section=block.heading,
-                                        kind_hint="cloze"))
-        return
-    if not block.is_item:
-        return
-    definition = _definition(children, env)
-    if definition is not None:
-        term, text = definition
-        answer = "\n".join(filter(None, [text, _render_list(block.children, env)]))
-        env.result.items.append(RawItem(term, answer, _span_with_children(block, env), NAME,
-                                        section=block.heading, kind_hint="definition"))
-        return
-    text = _render(children, env)
-    if block.children and _asks(text):
-        env.result.items.append(RawItem(text, _render_list(block.children, env),
-                                        _span_with_children(block, env), NAME,
-                                        section=block.heading))
-
-
-def _heading_questions(tokens: list[Token], roots: list[_Block], env: _Env) -> None:
-    """A heading that asks (`## What can we learn …?`) and the list right below it."""
+def _items(roots: list[_Block], tokens: list[Token], env: _Env) -> None:
+    """The blocks under each heading, as lecture.Nodes, through the shared lecture rules."""
+    heading_lines = {}
     for i, token in enumerate(tokens):
-        if token.type != "heading_open" or i + 3 >= len(tokens):
+        if token.type == "heading_open" and token.map:
+            heading_lines.setdefault(_heading_path(tokens, i), token.map[0] + 1)
+    groups: list[tuple[tuple[str, ...], list[_Block]]] = []
+    for block in roots:
+        if groups and groups[-1][0] == block.heading:
+            groups[-1][1].append(block)
+        else:
+            groups.append((block.heading, [block]))
+    for heading, blocks in groups:
+        if any(lecture.is_non_study_topic(h) for h in heading):
             continue
-        title = _heading_title(tokens[i + 1])
-        after = tokens[i + 3]
-        if not title.endswith("?") or after.type not in ("bullet_list_open", "ordered_list_open"):
-            continue
-        first = after.map[0] + 1 if after.map else 0
-        blocks = [b for b in roots if b.is_item and b.lines[0] >= first and
-                  b.lines[0] <= (after.map[1] if after.map else 0)]
-        if not blocks:
-            continue
-        end = max(_last_line(b) for b in blocks)
-        line = token.map[0] + 1 if token.map else 1
-        section = blocks[0].heading[:-1]
-        env.result.items.append(RawItem(title, _render_list(blocks, env),
-                                        SourceSpan(env.path, line, end), NAME, section=section))
+        nodes = [n for n in (_node(b, env) for b in blocks) if n is not None]
+        topic = heading[-1] if heading else Path(env.path).stem
+        if topic.endswith("?") and any(b.is_item for b in blocks):
+            # A heading that asks, and the list under it: one card, the list is its answer.
+            first = heading_lines.get(heading, nodes[0].first)
+            drafts = [lecture.Draft(topic, lecture._list(nodes), first,
+                                    max(n.end for n in nodes), heading[:-1])]
+        else:
+            drafts = lecture.cards(nodes, topic, heading)
+        for d in drafts:
+            env.result.items.append(RawItem(
+                d.question, d.answer, SourceSpan(env.path, d.first, d.last), NAME,
+                section=heading, kind_hint=d.kind_hint, context=" › ".join(d.path)))
 
 
-def _definition(children: list[Token], env: _Env) -> tuple[str, str] | None:
-    """`**term**: text` -> (term, text)."""
-    children = [t for t in children if not (t.type == "text" and not t.content)]
-    if len(children) < 4 or children[0].type != "strong_open":
-        return None
-    close = next((k for k, t in enumerate(children) if t.type == "strong_close"), None)
-    if close is None or close + 1 >= len(children):
-        return None
-    after = children[close + 1]
-    if after.type != "text" or not after.content.startswith(":"):
-        return None
-    term = _render(children[1:close], env).strip()
-    rest = [Token("text", "", 0, content=after.content[1:].lstrip()), *children[close + 2:]]
-    text = _render(rest, env).strip()
-    return (term, text) if term and text else None
+def _heading_path(tokens: list[Token], index: int) -> tuple[str, ...]:
+    path: list[tuple[int, str]] = []
+    for i, token in enumerate(tokens[: index + 1]):
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            path = [p for p in path if p[0] < level] + [(level, _heading_title(tokens[i + 1]))]
+    return tuple(t for _lv, t in path)
 
 
-def _asks(text: str) -> bool:
-    """Ends with `?`, or is a short phrase opening with Why/What/How (`Why not byte-level`)."""
-    words = text.split()
-    if not words:
-        return False
-    return text.rstrip().endswith("?") or (words[0].lower() in ASKING_WORDS and len(words) <= 8)
+def _node(block: _Block, env: _Env) -> lecture.Node | None:
+    children = [n for n in (_node(c, env) for c in block.children) if n is not None]
+    if block.inline is None:
+        if not children:
+            return None
+        return lecture.Node("", block.lines[0], block.lines[0], children)
+    text = _render(block.inline.children or [], env, cloze=True)
+    linked = any(t.type == "link_open" or (t.type == "wikilink" and not t.meta["embed"])
+                 for t in _flatten(block.inline.children or []))
+    return lecture.Node(text, block.lines[0], block.lines[1], children, has_link=linked)
 
 
 def _outside_marks(children: list[Token]):

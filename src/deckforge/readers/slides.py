@@ -16,15 +16,21 @@ Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim)
 * formula bullet `Label: $math$` / `Label $math$` -> question "<Label> of a <slide subject>"
   (e.g. "Number of MACs of a standard convolution"), answer = the math, followed by the slide's
   variable legend ("where B: batch size; …") when it has one; kind_hint "formula".
-* definition bullet `**Term** is …` -> question = term, answer = the rest; kind_hint
-  "definition".
+* definition bullet `**Term** is …` -> question "What is <Term>?", answer = the rest (the link
+  pass derives the term's concept from the question).
 * a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
   the display math right after it (kind_hint "formula").
-* the display math of a slide that also has prose -> question "<slide title> formula",
-  answer = the math blocks (and legend lines such as `X: HW × B × C`); kind_hint "formula".
-* the rest of the slide (bullets, text boxes) -> question = slide title, answer = that content
-  as Markdown (bullets `- `, sub-bullets indented); kind_hint "formula" when it is display math
-  with short captions only. A slide with nothing left gives no item.
+* the display math of a slide -> question "<slide title> formula", answer = the math blocks
+  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide.
+* a tab table -> "<slide title>: what does the table show?", answer = the slide's bullets (its
+  conclusions) and the table in Markdown.
+* the other bullets and text boxes -> the shared lecture rules (readers/lecture.py: formulas,
+  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, or one
+  whose body is a figure caption, gives no item; no question is the bare slide title.
+* an "Example Question" slide -> one item per numbered question, its stem (the text above the
+  questions) as context, no answer: the compute pass works it out from the stem with a
+  registry formula's snippet code, or it stays needs-review.
+Every item's context is "<Lecture N> › <slide title>".
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from deckforge.model import RawItem, SourceSpan
-from deckforge.readers import ReadResult, file_lines
+from deckforge.readers import ReadResult, file_lines, lecture
 
 NAME = "slides"
 
@@ -41,9 +47,16 @@ JUNK_TITLES = [
     re.compile(r"^(?:mid-?term|final)?\s*(?:exam\s*)?coverage$", re.I),
     re.compile(r"^general information$", re.I),
     re.compile(r"^(?:course\s+)?logistics$", re.I),
-    re.compile(r"^example questions?$", re.I),
     re.compile(r"^(?:agenda|outline|thank you!?|questions\??|announcements?)$", re.I),
 ]
+# Slides of worked exam questions: a stem, then numbered questions (no answers on the slide).
+EXAMPLE_TITLES = [
+    re.compile(r"^(?:example|sample|practice|exam|review)\s+(?:exam\s+)?(?:questions?|problems?)$",
+               re.I),
+    re.compile(r"^exercises?$", re.I),
+]
+_NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
+_HTML_EMPHASIS = re.compile(r"</?(?:i|em|b|strong)>", re.I)
 _RECAP = re.compile(r"^recap\s*\(\s*lecture\s*(\d+)\b", re.I)
 _BULLET = re.compile(r"^(\s*)[-•*]\s+(.*)$")
 _CAPTION_JUNK = re.compile(r"^\(part \d+\)$", re.I)
@@ -65,6 +78,7 @@ class _Element:
     first: int
     last: int
     children: list[_Element] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)  # a tab table's cells
 
 
 @dataclass
@@ -123,6 +137,9 @@ def read(text: str, path: str, **_options) -> ReadResult:
         if any(p.match(slide.title) for p in JUNK_TITLES):
             continue
         section = (lecture,) if lecture else ()
+        if any(p.match(slide.title) for p in EXAMPLE_TITLES):
+            result.items.extend(_example_items(slide, path, section))
+            continue
         result.items.extend(_slide_items(slide, _elements(slide.lines), path, section))
     return result
 
@@ -157,7 +174,12 @@ def _elements(lines: list[tuple[int, str]]) -> list[_Element]:
             continue
         bullet = _BULLET.match(raw)
         if "\t" in raw and len([c for c in raw.split("\t") if c.strip()]) >= 2:
-            pass  # a table: dropped
+            row = _HTML_EMPHASIS.sub("*", raw.strip("\n")).rstrip("\t").split("\t")
+            if out and out[-1].kind == "table" and previous_line == lineno - 1:
+                out[-1].rows.append(row)
+                out[-1].last = lineno
+            else:
+                out.append(_Element("table", "", lineno, lineno, rows=[row]))
         elif _CAPTION_JUNK.match(text):
             pass
         elif text.startswith("$$"):
@@ -190,9 +212,9 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
                  section: tuple[str, ...]) -> list[RawItem]:
     items: list[RawItem] = []
 
-    def add(question, answer, first, last, kind=None):
+    def add(question, answer, first, last, kind=None, context=(*section, slide.title)):
         items.append(RawItem(question, answer, SourceSpan(path, first, last), NAME,
-                             section=section, kind_hint=kind))
+                             section=section, kind_hint=kind, context=" › ".join(context)))
 
     formulas = [e for e in elements if e.kind == "bullet" and not e.children
                 and _FORMULA_BULLET.match(e.text) and len(_FORMULA_BULLET.match(e.text)
@@ -209,8 +231,9 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
             continue
         definition = _DEFINITION.match(e.text) if e.kind == "bullet" else None
         if definition:
-            add(definition.group("term").strip(), _capitalize(definition.group("text")),
-                e.first, e.last, "definition")
+            # "What is X?", not the bare term: the term is often the slide's own title
+            add(f"What is {definition.group('term').strip()}?",
+                _capitalize(definition.group("text")), e.first, e.last)
             used.add(id(e))
         elif e.kind == "bullet" and e.text.endswith("?"):
             question = f"{slide.title}: {e.text}"
@@ -228,18 +251,65 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
                 used.update(id(m) for m in [e, *maths])
     rest = [e for e in elements if id(e) not in used]
     maths = [e for e in rest if e.kind == "math"]
-    prose = [e for e in rest if e.kind != "math"]
+    prose = [e for e in rest if e.kind not in ("math", "table")]
     math_only = all(e.kind == "text" and len(e.text.split()) <= 8 for e in prose)
-    if maths and not math_only:
-        legends = [e for e in prose if e.kind == "text" and _LEGEND.match(e.text)]
-        block = maths + legends
+    if maths:
+        # Display math: with prose, the math and its legend; alone, the math and its captions.
+        block = maths + ([e for e in prose if e.kind == "text" and _LEGEND.match(e.text)]
+                         if not math_only else prose)
         add(f"{slide.title} formula", "\n\n".join(e.text for e in block),
             min(e.first for e in block), max(e.last for e in block), "formula")
         rest = [e for e in rest if e not in block]
-    if rest and any(e.kind != "text" or len(e.text.split()) > 2 for e in rest):
-        add(slide.title, _markdown(rest), slide.line, max(e.last for e in rest),
-            "formula" if maths and math_only else None)
+    tables = [e for e in rest if e.kind == "table"]
+    nodes = [_node(e) for e in rest if e.kind == "bullet" or
+             (e.kind == "text" and len(e.text.split()) > 2 and not _LEGEND.match(e.text))]
+    topic_path = (*section, slide.title)
+    for table in tables:
+        # A table is read with what the slide concludes from it (its bullets).
+        answer = "\n\n".join(filter(None, [lecture._list(nodes), _table(table.rows)]))
+        last = max([table.last, *(n.end for n in nodes)])
+        add(f"{slide.title}: what does the table show?", answer, table.first, last)
+    if not tables:
+        for d in lecture.cards(nodes, slide.title, topic_path):
+            add(d.question, d.answer, d.first, d.last, d.kind_hint, context=d.path)
     return sorted(items, key=lambda item: (item.span.line, item.span.end_line))
+
+
+def _node(e: _Element) -> lecture.Node:
+    return lecture.Node(e.text, e.first, e.first if e.children else e.last,
+                        [_node(c) for c in e.children])
+
+
+def _table(rows: list[list[str]]) -> str:
+    """Tab-separated rows -> a Markdown table (the first row is the header)."""
+    width = max(len(r) for r in rows)
+    cells = [[c.strip().replace("|", "\\|") for c in r] + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in cells[1:]]
+    return "\n".join(lines)
+
+
+def _example_items(slide: _Slide, path: str, section: tuple[str, ...]) -> list[RawItem]:
+    """An exam-question slide: its stem (the text before the first numbered line) becomes each
+    question's context; the questions have no answer on the slide (needs-review, unless the
+    compute pass can work one out from the stem with a registry formula)."""
+    stem: list[str] = []
+    questions: list[list] = []  # [first line, last line, text]
+    for lineno, raw in slide.lines:
+        match = _NUMBERED.match(raw)
+        text = raw.strip()
+        if match:
+            questions.append([lineno, lineno, match.group(2).strip()])
+        elif questions and text:
+            questions[-1][1] = lineno
+            questions[-1][2] += " " + text
+        elif text:
+            stem.append(text)
+    context = " ".join(stem)
+    # No needs_review here: the cards pass flags an empty answer, and the compute pass either
+    # answers it or marks it unanswered.
+    return [RawItem(q, "", SourceSpan(path, first, last), NAME, section=section,
+                    context=context) for first, last, q in questions]
 
 
 def _markdown(elements: list[_Element], depth: int = 0) -> str:
