@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from deckforge.config import load_config
 from tests.test_anki import build, copy_project, import_apkg, new_collection, note_id_for
@@ -184,3 +185,142 @@ def test_merged_repaired_and_formatting_only_edits_are_reported_not_applied(tmp_
     assert not result.edits and not result.files
     pulling.write_result(config, result)
     assert sources_text(project) == before  # nothing applied
+
+
+# --- must-hold 3: review data from the backend's scheduler ranks the cards --------------------
+
+
+def study_card(col, cid: int, eases: list[int]) -> None:
+    """Answer one card through the scheduler, once per ease; between answers it is made due
+    today (a forgotten review card is due again only after its relearning step)."""
+    did = col.decks.id(f"pull-test {cid}")
+    col.set_deck([cid], did)
+    col.decks.select(did)
+    for i, ease in enumerate(eases):
+        if i:
+            col.sched.set_due_date([cid], "0")
+        card = col.sched.getCard()
+        assert card is not None and card.id == cid
+        card.start_timer()
+        col.sched.answerCard(card, ease)
+
+
+def test_review_data_ranks_the_cards_learners_fail_and_lint_names_the_leech(tmp_path, monkeypatch):
+    from deckforge import pull as pulling
+    from deckforge.cli import main
+
+    project = copy_project(tmp_path / "project")
+    report, apkg = build(project, project / "build")
+    col = new_collection(tmp_path / "col")
+    try:
+        import_apkg(col, apkg)
+        plain = [c for c in report.graph.cards if len(c.sources) == 1 and not c.flags
+                 and c.sources[0].path == DOTTED][:3]
+        hard, middling, easy = plain
+        cid = {c.id: col.find_cards(f"nid:{note_id_for(col, c.guid)}")[0] for c in plain}
+        study_card(col, cid[hard.id], [4] + [1] * 8)  # forgotten 8 times: Anki tags a leech
+        study_card(col, cid[middling.id], [4, 1, 3])  # forgotten once
+        study_card(col, cid[easy.id], [4, 3, 3])  # never forgotten
+        assert col.get_card(cid[hard.id]).lapses == 8
+        assert "leech" in col.get_note(note_id_for(col, hard.guid)).tags
+        colpkg = tmp_path / "collection.colpkg"
+        col.export_collection_package(str(colpkg), include_media=False, legacy=False)
+    finally:
+        col.close()
+
+    monkeypatch.chdir(project)
+    run = CliRunner().invoke(main, ["pull", str(colpkg)], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    assert "0 edits mapped" in run.output
+    entries = pulling.read_reviews(project / "build")
+    by_id = {e["id"]: e for e in entries}
+    assert by_id[hard.id]["lapses"] == 8 and by_id[hard.id]["leech"]
+    assert by_id[hard.id]["reviews"] == 9
+    assert by_id[middling.id]["lapses"] == 1 and not by_id[middling.id]["leech"]
+    assert by_id[easy.id]["lapses"] == 0 and by_id[easy.id]["reviews"] == 3
+    assert by_id[easy.id]["ease"] is not None
+    assert [e["id"] for e in pulling.hardest(entries)] == [hard.id, middling.id]
+    # Two users' exports add up (docs/contributing.md): counts sum, a leech stays a leech.
+    twice = pulling.merge_reviews(entries + entries)
+    assert {e["id"]: (e["reviews"], e["lapses"], e["users"]) for e in twice}[hard.id] == (18, 16, 2)
+
+    span = hard.sources[0]
+    lint = CliRunner().invoke(main, ["lint"], catch_exceptions=False)
+    leeches = [line for line in lint.output.splitlines() if ": leech " in line]
+    assert len(leeches) == 1 and leeches[0].startswith(f"{span.path}:{span.line}:1: leech ")
+    assert "8 lapses in 9 answers" in leeches[0]
+    lint = CliRunner().invoke(main, ["lint", "--format", "json"], catch_exceptions=False)
+    found = [d for d in json.loads(lint.stdout) if d["code"] == "leech"]
+    assert [(d["path"], d["line"], d["level"]) for d in found] == [(span.path, span.line, "info")]
+
+    from deckforge.emit.pages import generate
+
+    page = generate(report.graph, load_config(root=project)).files["quality.md"]
+    section = page.split("## Hardest cards", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line[:1].isdigit()]
+    assert len(rows) == 2 and "**leech**" in rows[0] and f"{span.path}:{span.line}" in rows[0]
+    assert "1 lapses in" in rows[1]
+
+
+# --- must-hold 4: a clear message, exit 2, nothing written -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pulled_project(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pull-errors")
+    project = copy_project(tmp / "project")
+    build(project, project / "build")
+    (project / "build" / "reviews.json").unlink(missing_ok=True)
+    return project
+
+
+def _pull_fails(project: Path, export_path: Path, monkeypatch, needle: str) -> None:
+    from deckforge.cli import main
+
+    before = sources_text(project)
+    monkeypatch.chdir(project)
+    run = CliRunner().invoke(main, ["pull", str(export_path)], catch_exceptions=False)
+    assert run.exit_code == 2, run.output
+    assert needle in run.output and "Traceback" not in run.output, run.output
+    assert sources_text(project) == before
+    assert not (project / "build" / "reviews.json").exists()
+
+
+def test_pull_of_a_corrupt_file_exits_2(pulled_project, tmp_path, monkeypatch):
+    bad = tmp_path / "broken.apkg"
+    bad.write_bytes(b"PK\x03\x04 this is not an Anki package")
+    _pull_fails(pulled_project, bad, monkeypatch, "corrupt")
+    fake_zip = tmp_path / "fake.apkg"
+    import zipfile
+
+    with zipfile.ZipFile(fake_zip, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    _pull_fails(pulled_project, fake_zip, monkeypatch, "Anki could not read this export")
+
+
+def test_pull_of_a_collection_without_deckforge_notes_exits_2(pulled_project, tmp_path, monkeypatch):
+    col = new_collection(tmp_path / "col")
+    try:
+        note = col.new_note(col.models.by_name("Basic"))
+        note.fields[0], note.fields[1] = "Capital of France?", "Paris"
+        col.add_note(note, col.decks.id("Geography"))
+        path = export(col, tmp_path / "geography.apkg")
+    finally:
+        col.close()
+    _pull_fails(pulled_project, path, monkeypatch, "contains no deckforge notes")
+
+
+def test_pull_of_an_export_from_another_deck_exits_2(pulled_project, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    (other / "sources").mkdir(parents=True)
+    (other / "sources" / "mine.txt").write_text(
+        "What is a GPU warp?........32 threads that execute in lockstep.\n"
+        "What is HBM?........High-bandwidth memory stacked beside the GPU die.\n", "utf-8")
+    _report, apkg = build(other, other / "build")
+    col = new_collection(tmp_path / "col")
+    try:
+        import_apkg(col, apkg)
+        path = export(col, tmp_path / "other.apkg")
+    finally:
+        col.close()
+    _pull_fails(pulled_project, path, monkeypatch, "from another deck")

@@ -17,6 +17,8 @@ FLAG_TEXT = {
     "conflict": "Cards whose copies in the notes disagree; both answers are kept. A human decides.",
     "needs-review": "Cards the tool could not complete on its own (e.g. a quiz answer it could not recover).",
     "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong.",
+    "verified": "Claims that a snippet evaluated and confirmed.",
+    "computed": "Answers computed by the registry's snippet code from the numbers the question gives.",
 }
 
 
