@@ -84,7 +84,7 @@ def study(col, cids: list[int], answers: list[int]) -> None:
 # --- must-hold 1: the round trip -------------------------------------------------------------
 
 
-def test_round_trip_edits_come_back_to_their_lines_and_update_notes_in_place(tmp_path):
+def test_round_trip_edits_come_back_to_their_lines_and_update_notes_in_place(tmp_path, monkeypatch):
     from deckforge import pull as pulling
 
     project = copy_project(tmp_path / "project")
@@ -107,6 +107,19 @@ def test_round_trip_edits_come_back_to_their_lines_and_update_notes_in_place(tmp
             note.fields[1] = note.fields[1].replace(word, word + SUFFIX, 1)
             col.update_note(note)
         exported = export(col, tmp_path / "mine.apkg")
+
+        # --dry-run: the unified diff, nothing written.
+        from deckforge.cli import main
+
+        monkeypatch.chdir(project)
+        dry = CliRunner().invoke(main, ["pull", "--dry-run", str(exported)], catch_exceptions=False)
+        assert dry.exit_code == 0, dry.output
+        for path, (_card, _nid, word) in targets.items():
+            assert f"+++ b/{path}" in dry.stdout
+            assert any(line.startswith("+") and word + SUFFIX in line
+                       for line in dry.stdout.splitlines())
+        assert sources_text(project) == before
+        assert not (project / "build" / "reviews.json").exists()
 
         config = load_config(root=project)
         result = pulling.pull(config, [exported])
