@@ -337,3 +337,19 @@ def test_pull_of_an_export_from_another_deck_exits_2(pulled_project, tmp_path, m
     finally:
         col.close()
     _pull_fails(pulled_project, path, monkeypatch, "from another deck")
+
+
+# --- the mapping rule itself -----------------------------------------------------------------
+
+
+def test_locate_anchors_an_edit_in_the_answer_not_in_a_look_alike_question():
+    from deckforge.pull import field_text, locate
+
+    line = "What does a cache hold?........A cache holds recent data near the core.\n"
+    old, new = "A cache holds recent data near the core.", "A cache holds recent data close to the core."
+    window, replacement = locate(old, new, line)
+    assert line.replace(window, replacement) == (
+        "What does a cache hold?........A cache holds recent data close to the core.\n")
+    assert locate("normalized $x^2$ text", "normalized $x^3$ text", "normalized x² text") is None
+    assert field_text("<p>Keys &amp; values \\(d_k\\)</p><ul><li>one</li></ul>") == \
+        "Keys & values $d_k$\none"

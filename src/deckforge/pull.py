@@ -34,6 +34,7 @@ from pathlib import Path
 REVIEWS_SCHEMA = "deckforge.reviews/1"
 REVIEWS_FILE = "reviews.json"
 _CONTEXT_LIMIT = 80  # characters of surrounding text tried on each side to make an edit unique
+_MIN_WINDOW = 12  # characters: the least text a mapped edit is anchored by
 
 
 class PullError(Exception):
@@ -166,7 +167,7 @@ class Edit:
     field: str
     path: str
     line: int
-    old: str  # the stretch of the source lines replaced
+    old: str  # the replaced stretch of the line, with a few characters around it
     new: str
 
 
@@ -209,7 +210,10 @@ def locate(old: str, new: str, source: str) -> tuple[str, str] | None:
             if left > a or right > len(old) - b_old:
                 continue
             window = old[a - left:b_old + right]
-            if window.strip() and source.count(window) == 1:
+            # Enough context that a match elsewhere in the lines (the question of a dotted
+            # line) is unlikely, and the same stretch once in the field and once in the lines.
+            if (len(window) >= min(_MIN_WINDOW, len(old)) and window.strip()
+                    and source.count(window) == 1 and old.count(window) == 1):
                 return window, old[a - left:a] + middle_new + old[b_old:b_old + right]
     return None
 
@@ -282,9 +286,15 @@ def _apply(card, label: str, old_text: str, new_text: str, texts: dict[str, str]
     window, replacement = found
     if "\n" in replacement and "\n" not in window:
         return "the edit adds a line break, which the card's source line cannot hold"
-    patched = source.replace(window, replacement, 1)
+    at = source.find(window)
+    patched = source[:at] + replacement + source[at + len(window):]
     texts[span.path] = "".join(lines[:lo]) + patched + "".join(lines[hi:])
-    result.edits.append(Edit(card.id, label, span.path, span.line, window, replacement))
+    # For the report: the edit with a few words around it, on the line where it happened.
+    before = source[max(0, at - 24):at].rsplit("\n", 1)[-1]
+    after = source[at + len(window):at + len(window) + 24].split("\n", 1)[0]
+    line = span.line + source[:at].count("\n")
+    result.edits.append(Edit(card.id, label, span.path, line, before + window + after,
+                             before + replacement + after))
     return None
 
 
