@@ -154,8 +154,13 @@ def test_every_card_renders_through_ankis_templates(imported):
 def test_decks_and_tags(imported):
     report, col, _ = imported
     names = {d.name for d in col.decks.all_names_and_ids()}
-    expected = {"::".join(c.deck) or "deckforge" for c in report.graph.cards}
+    expected = {"::".join(c.deck) or "deckforge" for c in report.graph.cards if not c.unfinished}
     assert expected <= names
+    unfinished = [c for c in report.graph.cards if c.unfinished]
+    assert unfinished, "the bundled notes have needs-review cards"
+    for card in unfinished:  # out of the study path: under the top-level Needs review deck
+        cid = col.find_cards(f"nid:{note_id_for(col, card.guid)}")[0]
+        assert col.decks.name(col.get_card(cid).did) == "Needs review::" + "::".join(card.deck)
     for tag in col.tags.all():
         assert " " not in tag
     assert any(t.startswith("kind::") for t in col.tags.all())
@@ -487,3 +492,139 @@ def test_zip_bytes_do_not_depend_on_the_wall_clock(tmp_path, monkeypatch):
         outputs.append(write_apkg(g, config, lock).read_bytes())
     assert outputs[0] == outputs[1]
     assert io.BytesIO(outputs[0]).getbuffer().nbytes > 0
+
+
+# --- issue 12 pt 4: unfinished (needs-review) cards stay out of the study path ---------------
+
+UNFINISHED_FLAG = Flag("needs-review", "the clipped markers did not say which option",
+                       cause="no-correct-option")
+
+
+def _unfinished_cards(fixed: bool) -> tuple[Card, ...]:
+    """Two good cards and a quiz card whose correct option is unknown (fixed: recovered)."""
+    quiz = Card("cquiz", "multiple-choice", "Which kernel is memory-bound?", "", span(2),
+                deck=("Course", "Quiz 1"), options=("GEMM at 8192³", "GEMV"),
+                correct=(1,) if fixed else (), flags=() if fixed else (UNFINISHED_FLAG,))
+    return (Card("cgood", "basic", "What is the ridge point?", "Where the roofs meet.", span(1),
+                 deck=("Course", "Quiz 1")),
+            quiz,
+            Card("cother", "basic", "What does a KV cache store?", "Keys and values.", span(3),
+                 deck=("Course", "Lecture 2")))
+
+
+def _build_unfinished(tmp: Path, fixed: bool, out: str):
+    """Build the three cards with a persistent lock (as `deckforge build` does)."""
+    from deckforge.emit.anki import write_apkg
+    from deckforge.lock import write_lock
+
+    config = replace(synthetic_config(tmp), out_dir=tmp / out)
+    graph, lock = apply_lock(KnowledgeGraph(cards=_unfinished_cards(fixed)), tmp / "deckforge.lock")
+    apkg = write_apkg(graph, config, lock)
+    write_lock(lock, tmp / "deckforge.lock")
+    return {c.id: c for c in graph.cards}, apkg
+
+
+def _deck_of(col: Collection, cid: int) -> str:
+    return col.decks.name(col.get_card(cid).did)
+
+
+def _study_all(col: Collection, deck: str) -> list[str]:
+    """What a student studying `deck` is shown: answer every card the scheduler offers."""
+    col.decks.select(col.decks.id(deck))
+    seen = []
+    while (card := col.sched.getCard()) is not None:
+        seen.append(col.get_note(card.nid).guid)
+        card.start_timer()
+        col.sched.answerCard(card, 4)
+    return seen
+
+
+def test_a_suspended_card_in_the_package_does_not_survive_default_import(tmp_path):
+    """Why deckforge does not suspend: Anki's default import (no "import any learning
+    progress") resets every imported card to new, suspension included."""
+    cards, apkg = _build_unfinished(tmp_path, fixed=False, out="build")
+    data = {}
+    with zipfile.ZipFile(apkg) as archive:
+        for name in archive.namelist():
+            data[name] = archive.read(name)
+    db = tmp_path / "patched.anki2"
+    db.write_bytes(data["collection.anki2"])
+    conn = sqlite3.connect(db)
+    conn.execute("update cards set queue = -1 where nid = (select id from notes where guid = ?)",
+                 (cards["cquiz"].guid,))
+    conn.commit()
+    conn.close()
+    data["collection.anki2"] = db.read_bytes()
+    patched = tmp_path / "suspended.apkg"
+    with zipfile.ZipFile(patched, "w") as archive:
+        for name, blob in data.items():
+            archive.writestr(name, blob)
+    col = new_collection(tmp_path / "col")
+    try:
+        import_apkg(col, patched)
+        cid = col.find_cards(f"nid:{note_id_for(col, cards['cquiz'].guid)}")[0]
+        assert col.get_card(cid).queue == 0, "default import unsuspends"
+        col2 = new_collection(tmp_path / "col2")
+        try:
+            col2.import_anki_package(ImportAnkiPackageRequest(
+                package_path=str(patched), options=ImportAnkiPackageOptions(with_scheduling=True)))
+            cid2 = col2.find_cards(f"nid:{note_id_for(col2, cards['cquiz'].guid)}")[0]
+            assert col2.get_card(cid2).queue == -1, "only 'import learning progress' keeps it"
+        finally:
+            col2.close()
+    finally:
+        col.close()
+
+
+def test_unfinished_cards_are_not_studied_and_their_fix_updates_in_place(tmp_path):
+    cards, apkg = _build_unfinished(tmp_path, fixed=False, out="build-1")
+    col = new_collection(tmp_path / "col")
+    try:
+        import_apkg(col, apkg)  # Anki's defaults
+        nids = {k: note_id_for(col, c.guid) for k, c in cards.items()}
+        cids = {k: col.find_cards(f"nid:{nid}")[0] for k, nid in nids.items()}
+        assert _deck_of(col, cids["cquiz"]) == "Needs review::Course::Quiz 1"
+        assert _deck_of(col, cids["cgood"]) == "Course::Quiz 1"
+        assert "flag::needs-review" in col.get_note(nids["cquiz"]).tags
+
+        # What the student sees: studying the course shows every finished card, never the quiz.
+        col.decks.select(col.decks.id("Course"))
+        assert col.sched.counts()[0] == 2
+        assert sorted(_study_all(col, "Course")) == sorted([cards["cgood"].guid, cards["cother"].guid])
+        # By choice, the student can still open the Needs review deck and study it there.
+        assert _study_all(col, "Needs review") == [cards["cquiz"].guid]
+        history = {k: (col.get_card(c).reps, col.get_card(c).ivl) for k, c in cids.items()}
+        revlog = col.db.scalar("select count() from revlog")
+        notes = col.note_count()
+
+        # The fixed version (correct option recovered, flag gone), imported with the defaults.
+        fixed, apkg2 = _build_unfinished(tmp_path, fixed=True, out="build-2")
+        assert {k: c.guid for k, c in fixed.items()} == {k: c.guid for k, c in cards.items()}
+        result = import_apkg(col, apkg2)
+        assert {n.id.nid for n in result.log.updated} == {nids["cquiz"]}  # in place, nothing else
+        assert not result.log.new and col.note_count() == notes  # no duplicate
+        note = col.get_note(nids["cquiz"])
+        assert "df-correct" in note.fields[2] and "flag::needs-review" not in note.tags
+        assert col.find_cards(f"nid:{nids['cquiz']}") == [cids["cquiz"]]  # the same card
+        after = {k: (col.get_card(c).reps, col.get_card(c).ivl) for k, c in cids.items()}
+        assert after == history and col.db.scalar("select count() from revlog") == revlog
+        # Anki never moves a card the user already has: the fixed card waits in Needs review,
+        # found with the search docs/anki.md gives, until the user moves it (history kept).
+        assert _deck_of(col, cids["cquiz"]) == "Needs review::Course::Quiz 1"
+        fixed_cards = col.find_cards('deck:"Needs review" -tag:flag::needs-review')
+        assert fixed_cards == [cids["cquiz"]]
+        col.set_deck(fixed_cards, col.decks.id("Course::Quiz 1"))
+        assert _deck_of(col, cids["cquiz"]) == "Course::Quiz 1"
+        assert col.get_card(cids["cquiz"]).reps == history["cquiz"][0]
+
+        # A student who first imports the fixed deck gets the card in its course deck.
+        fresh = new_collection(tmp_path / "fresh")
+        try:
+            import_apkg(fresh, apkg2)
+            fresh_cid = fresh.find_cards(f"nid:{note_id_for(fresh, cards['cquiz'].guid)}")[0]
+            assert _deck_of(fresh, fresh_cid) == "Course::Quiz 1"
+            assert not fresh.decks.id_for_name("Needs review")
+        finally:
+            fresh.close()
+    finally:
+        col.close()

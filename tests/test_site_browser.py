@@ -63,6 +63,29 @@ class _Server(http.server.ThreadingHTTPServer):
         pass  # a tab closed mid-download (the search index) is not a site problem
 
 
+def reviewed_cards(graph) -> list:
+    """Three cards with review data (as `deckforge pull` writes it): a leech, a card forgotten
+    twice and one never forgotten; the first has math in its question."""
+    single = [c for c in graph.cards if len(c.sources) == 1]
+    with_math = next(c for c in single if "$" in c.question)
+    others = [c for c in single if c is not with_math][:2]
+    return [with_math, *others]
+
+
+def write_review_data(graph, out: Path) -> None:
+    from deckforge.pull import reviews_json
+
+    entries = []
+    for card, (reviews, lapses, leech) in zip(reviewed_cards(graph), ((12, 8, True), (7, 2, False),
+                                                                      (5, 0, False)), strict=True):
+        entries.append({"id": card.id, "guid": card.guid, "question": card.question,
+                        "sources": [{"path": s.path, "line": s.line, "end_line": s.end_line}
+                                    for s in card.sources],
+                        "reviews": reviews, "lapses": lapses, "ease": 1.3 if leech else 2.5,
+                        "difficulty": None, "weight": reviews, "leech": leech, "users": 1})
+    (out / "reviews.json").write_text(reviews_json(sorted(entries, key=lambda e: e["id"])), "utf-8")
+
+
 @pytest.fixture(scope="module")
 def served(bundled_build, tmp_path_factory):
     """(site folder, base URL). The port is bound first: the site is built with that URL as
@@ -73,6 +96,7 @@ def served(bundled_build, tmp_path_factory):
     out = tmp_path_factory.mktemp("site-browser")
     for apkg in bundled_build.config.out_dir.glob("*.apkg"):
         shutil.copy(apkg, out / apkg.name)
+    write_review_data(bundled_build.graph, out)
     site_dir = out / "site"
     httpd = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_dir)))
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -244,6 +268,30 @@ def test_instant_navigation_retypesets_math(browser, server, site):
         assert page.evaluate("() => window.__marker") == "same document", "navigation was not instant"
         math = page.evaluate(MATH_PROBLEMS)
         assert math["math"] > 0 and math["typeset"] == math["math"] and not math["raw"], math
+        assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
+    finally:
+        visit.close()
+
+
+def test_quality_page_ranks_the_hardest_cards_with_their_source_lines(browser, server, bundled_build):
+    """build/reviews.json (from `deckforge pull`) -> the quality report's hardest cards."""
+    leech, twice, never = reviewed_cards(bundled_build.graph)
+    visit = Visit(browser, server + "quality/#hardest-cards")
+    try:
+        page = visit.page
+        items = page.locator("#hardest-cards ~ ol").first.locator(":scope > li")
+        assert items.count() == 2  # the never-forgotten card is not ranked
+        first, second = items.nth(0).inner_text(), items.nth(1).inner_text()
+        assert "8 lapses in 12 answers" in first and "leech" in first
+        assert "2 lapses in 7 answers" in second
+        for item, card in ((items.nth(0), leech), (items.nth(1), twice)):
+            span = card.sources[0]
+            assert f"{span.path}:{span.line}" in item.inner_text()
+            href = item.locator("a").first.get_attribute("href")
+            assert card.id in href  # the card's own anchor on its lecture page
+        assert never.question[:20] not in page.locator("#hardest-cards ~ ol").first.inner_text()
+        math = page.evaluate(MATH_PROBLEMS)
+        assert math["typeset"] == math["math"] and not math["errors"], math
         assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
     finally:
         visit.close()

@@ -21,6 +21,12 @@ CASE = CaseInfo(
     claim="Attention computed naively materializes the n x n score matrix: it is memory-bound and "
           "its memory grows quadratically with sequence length; fused (tiled) attention kernels "
           "are faster and need memory linear in n.",
+    measures=("scaled-dot-product-attention",),
+    claim_terms=(
+        ("attention",),
+        ("materializ", "score matrix", "quadratic", "memory-bound", "memory bound", "fused",
+         "tiled", "tiling", "o(n) memory"),
+    ),
 )
 
 BACKENDS = ("flash", "cudnn", "efficient")

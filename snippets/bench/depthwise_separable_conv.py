@@ -18,6 +18,12 @@ CASE = CaseInfo(
     concepts=("depthwise-separable-conv", "convolution"),
     claim="Depthwise-separable convolutions save compute and parameters: about 1/C_out + 1/k^2 "
           "of a standard convolution's MACs.",
+    measures=("conv-macs", "dsc-macs"),
+    claim_terms=(
+        ("depthwise",),
+        ("separable", "dsc"),
+        ("sav", "fewer", "reduc", "cheaper", "1/m", "1/k", "ratio", "macs", "compute"),
+    ),
 )
 
 K = 3

@@ -29,6 +29,11 @@ CASE = CaseInfo(
     concepts=("flash-attention", "attention"),
     claim="FlashAttention computes exact attention tile by tile with an online softmax, so it "
           "needs O(n) memory instead of O(n^2) and runs at the speed of a fused kernel.",
+    measures=("online-softmax",),
+    claim_terms=(
+        ("flashattention", "flash attention", "flash-attention", "online softmax",
+         "online-softmax"),
+    ),
 )
 
 # bf16 output of a correct kernel lands between 1e-3 and 1e-2 relative error (METHOD.md).

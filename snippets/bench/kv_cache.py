@@ -18,6 +18,11 @@ CASE = CaseInfo(
     concepts=("kv-cache",),
     claim="Caching keys and values makes each decoding step cheap: a step reads the cache and "
           "projects one token instead of recomputing K and V for the whole prefix.",
+    measures=("kv-cache-size", "kv-cache-decode-cost"),
+    claim_terms=(
+        ("kv cach", "kv-cach", "key-value cach", "cache k"),
+        ("decod", "recomput", "per-token", "saves computation", "generat"),
+    ),
 )
 
 

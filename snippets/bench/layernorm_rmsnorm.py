@@ -18,6 +18,11 @@ CASE = CaseInfo(
     concepts=("layer-norm", "rms-norm"),
     claim="RMSNorm is cheaper and faster than LayerNorm because it drops the mean subtraction "
           "and the bias.",
+    measures=("layer-norm", "rms-norm"),
+    claim_terms=(
+        ("rmsnorm", "rms norm", "rms-norm"),
+        ("layernorm", "layer norm", "layer-norm"),
+    ),
 )
 
 EPS = 1e-6

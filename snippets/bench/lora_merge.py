@@ -17,6 +17,12 @@ CASE = CaseInfo(
     concepts=("lora",),
     claim="A LoRA adapter merged into the weights (W + BA) adds no inference latency; kept "
           "separate it costs extra kernels.",
+    measures=("lora-merge",),
+    claim_terms=(
+        ("lora",),
+        ("merg",),
+        ("latency", "inference"),
+    ),
 )
 
 

@@ -17,6 +17,11 @@ CASE = CaseInfo(
     concepts=("uniform-quantization",),
     claim="Uniform quantization to 8 bits shrinks tensors 2x against bf16 and speeds up matrix "
           "multiplication on hardware with 8-bit tensor cores, at a small accuracy cost.",
+    measures=(),
+    claim_terms=(
+        ("int8", "8-bit", "8 bit", "fp8"),
+        ("speed", "faster", "throughput", "matmul", "matrix multipl", "tensor core"),
+    ),
 )
 
 

@@ -17,6 +17,11 @@ CASE = CaseInfo(
     concepts=("grouped-query-attention", "kv-cache"),
     claim="Multi-query and grouped-query attention shrink the KV cache by the ratio of query to "
           "key/value heads, and decoding, which is bound by reading the cache, speeds up accordingly.",
+    measures=("mqa-gqa-cache",),
+    claim_terms=(
+        ("multi-query", "grouped-query", "mqa", "gqa"),
+        ("kv cache", "kv-cache", "cache"),
+    ),
 )
 
 

@@ -18,6 +18,12 @@ CASE = CaseInfo(
     claim="Attainable throughput is min(peak compute, arithmetic intensity x memory bandwidth): "
           "matrix-matrix products have high and matrix-vector products low arithmetic intensity, "
           "so GEMM is compute-bound and GEMV memory-bound.",
+    measures=("roofline", "ridge-point", "arithmetic-intensity"),
+    claim_terms=(
+        ("compute-bound", "compute bound", "memory-bound", "memory bound", "io-bound",
+         "bandwidth-bound", "bw-bound", "bandwidth bound", "compute roof", "bandwidth roof",
+         "flat part", "ridge"),
+    ),
 )
 
 COLUMNS = (

@@ -17,6 +17,11 @@ CASE = CaseInfo(
     concepts=("n-m-sparsity",),
     claim="N:M (2:4) structured sparsity gives about a 2x speed-up of matrix multiplication on "
           "GPUs with sparse tensor cores.",
+    measures=(),
+    claim_terms=(
+        ("2:4", "n:m"),
+        ("speed", "faster", "2x", "2×", "tensor core"),
+    ),
 )
 
 

@@ -96,8 +96,14 @@ def lint(sources: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
 
     if sources is not None and not sources.is_dir():
         raise click.UsageError(f"--sources {sources}: no such folder")
+    from deckforge.diagnostics import sort_key
+    from deckforge.pull import read_reviews
+
     config = load_config(sources=sources)
-    findings = linting.lint_graph(build_graph(config))
+    graph = build_graph(config)
+    findings = linting.lint_graph(graph)
+    leeches = linting.leech_findings(graph, read_reviews(config.out_dir))
+    findings = sorted(findings + leeches, key=sort_key) if leeches else findings
     if paths:
         wanted = {config.relpath(p) for p in paths}
         findings = [d for d in findings if d.path in wanted]
@@ -106,6 +112,35 @@ def lint(sources: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
         levels = {lvl: sum(d.level == lvl for d in findings) for lvl in ("error", "warning", "info")}
         _echo_err(", ".join(f"{n} {lvl}s" for lvl, n in levels.items()))
     sys.exit(linting.exit_code(findings))
+
+
+@main.command()
+@click.argument("exports", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the patch as a unified diff; write nothing.")
+def pull(exports: tuple[Path, ...], dry_run: bool) -> None:
+    """Bring edits made in Anki back into the notes, and review data into build/reviews.json.
+
+    EXPORTS are .apkg or .colpkg files from Anki's File → Export (several users' exports add
+    up). An edited note becomes a patch to its card's source line, in that file's own style;
+    edits that cannot be mapped (merged cards, repaired formulas, formatting only) are listed
+    with the reason and left alone. Review the diff (`git diff`), then commit.
+    """
+    from deckforge import pull as pulling
+    from deckforge.config import load_config
+
+    config = load_config()
+    try:
+        result = pulling.pull(config, list(exports))
+    except pulling.PullError as err:
+        _echo_err(f"error: {err}")
+        sys.exit(2)
+    if dry_run:
+        click.echo(result.diff(), nl=False)
+    else:
+        for path in pulling.write_result(config, result):
+            _echo_err(f"wrote {config.relpath(path)}")
+    click.echo(pulling.report(result))
 
 
 @main.command()

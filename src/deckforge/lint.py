@@ -79,6 +79,28 @@ def lint_graph(graph: KnowledgeGraph) -> list[Diagnostic]:
     return sorted(set(findings), key=sort_key)
 
 
+def leech_findings(graph: KnowledgeGraph, entries: Iterable[dict]) -> list[Diagnostic]:
+    """Cards students keep failing (Anki's leech tag, from `deckforge pull` review data in
+    build/reviews.json), at the card's line in today's notes: what to rewrite first."""
+    cards = {c.id: c for c in graph.cards}
+    found = []
+    for entry in entries:
+        if not entry.get("leech"):
+            continue
+        card = cards.get(entry["id"])
+        sources = ([(s.path, s.line) for s in card.sources] if card and card.sources else
+                   [(s["path"], s["line"]) for s in entry.get("sources", ()) if "path" in s])
+        if not sources:
+            continue
+        users = entry.get("users", 1)
+        message = (f"{entry.get('lapses', 0)} lapses in {entry.get('reviews', 0)} answers"
+                   f"{f' from {users} users' if users > 1 else ''}: learners keep failing "
+                   f"{_quote(card.question if card else entry.get('question', ''))}; rewrite it "
+                   "(clearer question, one fact, a cue)")
+        found.append(Diagnostic(sources[0][0], sources[0][1], "leech", message, level="info"))
+    return sorted(found, key=sort_key)
+
+
 # Output formats ---------------------------------------------------------------------------
 
 

@@ -27,6 +27,12 @@ class CaseInfo:
     concepts: tuple[str, ...]
     claim: str
     cite: bool = True  # False: about our tooling (harness validation), not a note's claim
+    # What a card must be about to cite this result (deckforge.passes.measured); a shared
+    # concept is never enough. `measures`: the formulas whose predicted quantity the run puts
+    # numbers on (a card asking for one of them cites it). `claim_terms`: the claim's key terms
+    # as groups; a card states the claim when its text holds a term of every group.
+    measures: tuple[str, ...] = ()
+    claim_terms: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ def make_result(info: CaseInfo, outcome: Outcome, environment: dict, *, size: st
         "concepts": list(info.concepts),
         "claim": info.claim,
         "cite": info.cite,
+        "measures": list(info.measures),
+        "claim_terms": [list(group) for group in info.claim_terms],
         "verdict": outcome.verdict,
         "summary": outcome.summary,
         "environment": environment,

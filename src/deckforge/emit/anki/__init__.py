@@ -93,7 +93,8 @@ def _embeds_images(card: Card) -> bool:
             or any("![" in option for option in card.options))
 
 
-def _specs(graph: KnowledgeGraph, config, media: Media) -> list[NoteSpec]:
+def note_specs(graph: KnowledgeGraph, config, media: Media) -> list[NoteSpec]:
+    """One note per GUID, as this build writes it (`deckforge pull` compares exports to it)."""
     specs = []
     seen: set[str] = set()
     for card in graph.cards:
@@ -123,7 +124,7 @@ def build_rows(graph: KnowledgeGraph, config, lock: Lock | None, media: Media
         models[nt.model.model_id] = (nt.model, mtime)
     model_ids = {key: nt.model.model_id for key, nt in types.items()}
     rows = []
-    for due, spec in enumerate(_specs(graph, config, media)):
+    for due, spec in enumerate(note_specs(graph, config, media)):
         mtime = lock.stamp(spec.card_id, content_hash(spec)) if lock else clock
         rows.append(NoteRow(spec.guid, model_ids[spec.note_type], spec.deck,
                             spec.fields, spec.tags, mtime, _ords(spec), due))
@@ -156,4 +157,4 @@ def write_apkg(graph: KnowledgeGraph, config, lock: Lock | None = None,
     return atomic_write_bytes(apkg_path(config), data)
 
 
-__all__ = ["apkg_path", "build_rows", "content_hash", "write_apkg"]
+__all__ = ["apkg_path", "build_rows", "content_hash", "note_specs", "write_apkg"]

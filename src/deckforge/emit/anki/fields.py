@@ -45,8 +45,17 @@ def note_type_for(card: Card) -> str:
     return "basic"
 
 
+# Unfinished cards (`Card.unfinished`: flagged needs-review) go to their own top-level deck, so
+# studying a course deck never shows them; a student opens this deck only by choice. Measured
+# with Anki's backend (tests/test_anki.py, docs/anki.md): a deck survives Anki's default import,
+# a suspended card (`queue = -1`) does not (scheduling is reset unless "import any learning
+# progress" is ticked), and an update never moves or unsuspends a card the user already has.
+UNFINISHED_DECK = "Needs review"
+
+
 def deck_name(card: Card, default: str) -> str:
-    return _deck_name(tuple(card.deck), default)
+    name = _deck_name(tuple(card.deck), default)
+    return f"{UNFINISHED_DECK}::{name}" if card.unfinished else name
 
 
 @lru_cache(maxsize=4096)  # a deck has few sub-decks and many notes

@@ -8,13 +8,17 @@ from collections import Counter
 from deckforge.emit.pages.context import SiteContext
 from deckforge.emit.pages.text import escape, front_matter, inline, short
 from deckforge.model import FLAGS, SourceSpan
+from deckforge.pull import hardest, read_reviews
 
 PAGE = "quality.md"
+HARDEST = 20  # rows of the hardest-cards table
 FLAG_TEXT = {
     "repaired": "Answers filled in from the formula registry (the LaTeX was missing or garbled).",
     "conflict": "Cards whose copies in the notes disagree; both answers are kept. A human decides.",
     "needs-review": "Cards the tool could not complete on its own (e.g. a quiz answer it could not recover).",
     "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong.",
+    "verified": "Claims that a snippet evaluated and confirmed.",
+    "computed": "Answers computed by the registry's snippet code from the numbers the question gives.",
 }
 
 
@@ -36,7 +40,10 @@ def quality_page(ctx: SiteContext) -> str:
               f"| Merges | {len(g.merges)} ({sum(len(m.members) - 1 for m in g.merges)} items absorbed) |"]
     lines += [f"| [{name}](#{name}) | {len(flagged[name])} |" for name in FLAGS]
     lines += [f"| [Build problems](#build-problems) | {levels.get('error', 0)} errors, "
-              f"{levels.get('warning', 0)} warnings, {levels.get('info', 0)} infos |", ""]
+              f"{levels.get('warning', 0)} warnings, {levels.get('info', 0)} infos |"]
+    reviews = read_reviews(ctx.config.out_dir)
+    hard = [(e, cards[e["id"]]) for e in hardest(reviews, HARDEST) if e["id"] in cards]
+    lines += [f"| [Hardest cards](#hardest-cards) | {len(hard)} |", ""]
 
     lines += ["## Merged {#merged}", ""]
     if not g.merges:
@@ -57,6 +64,28 @@ def quality_page(ctx: SiteContext) -> str:
             reasons = "; ".join(dict.fromkeys(inline(f.reason) for f in card.flags if f.name == name))
             sources = ", ".join(_source(ctx, s) for s in card.sources)
             lines.append(f"- [{short(card.question)}]({ctx.card_link(PAGE, card)}) — {reasons}<br>{sources}")
+        lines.append("")
+
+    lines += ["## Hardest cards {#hardest-cards}", ""]
+    if not reviews:
+        lines += ["*No review data yet: `deckforge pull EXPORT` reads an Anki export into "
+                  "`build/reviews.json` (see Contributing).*", ""]
+    elif not hard:
+        lines += [f"*{len(reviews)} cards have review data; none has been forgotten yet.*", ""]
+    else:
+        lines += [f"*From {len(reviews)} cards' review data (`deckforge pull`): the cards "
+                  "learners fail most, hardest first. Rewrite these first.*", ""]
+        for rank, (entry, card) in enumerate(hard, 1):
+            facts = [f"{entry['lapses']} lapses in {entry['reviews']} answers"]
+            if entry.get("ease") is not None:
+                facts.append(f"ease {entry['ease']:.2f}")
+            if entry.get("difficulty") is not None:
+                facts.append(f"difficulty {entry['difficulty']:.1f}")
+            if entry.get("leech"):
+                facts.append("**leech**")
+            sources = ", ".join(_source(ctx, s) for s in card.sources)
+            lines.append(f"{rank}. [{short(card.question)}]({ctx.card_link(PAGE, card)}) — "
+                         f"{', '.join(facts)}<br>{sources}")
         lines.append("")
 
     lines += ["## Build problems {#build-problems}", ""]
