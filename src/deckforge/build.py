@@ -78,6 +78,15 @@ def run_build(
     say(f"{len(graph.raw_items)} raw items -> {len(graph.cards)} cards")
     graph, lock = lockfile.apply_lock(graph, config.lock_path)
     report = BuildReport(config=config, graph=graph)
+    if lock.broken:
+        # The GUIDs just assigned are guesses: graph.json, the deck and the site would carry
+        # them to users (and `deckforge diff`), so nothing is written until the lock is mended.
+        report.graph = graph.warn(Diagnostic(
+            lock.path.name, lock.errors[0].line, "outputs-not-written", "graph.json, the deck "
+            "and the site were not written because deckforge.lock was refused (see above).",
+            level="error"))
+        report.seconds = time.perf_counter() - start
+        return report
     report.outputs["graph"] = write_graph_json(graph, config.out_dir / "graph.json")
     say("writing the Anki deck ...")
     anki_problems: list[Diagnostic] = []  # missing images, a deck held back by a broken lock

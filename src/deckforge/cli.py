@@ -57,6 +57,38 @@ def build(sources: Path | None, out: Path | None, strict: bool, no_site: bool, q
 
 
 @main.command()
+@click.option("--before", metavar="YYYY-MM-DD", default=None,
+              help="Only entries retired before this date.")
+@click.option("--dry-run", is_flag=True, help="List what would be dropped; change nothing.")
+def prune(before: str | None, dry_run: bool) -> None:
+    """Drop retired entries from deckforge.lock (cards missing from recent builds).
+
+    A build never forgets a card: one missing today (an unreadable file, an empty folder) keeps
+    its GUID, marked retired, so it gets the same GUID back when it returns. Prune only cards
+    that are gone for good: if one ever comes back, users get it as a duplicate note.
+    """
+    import re
+
+    from deckforge import lock as lockfile
+    from deckforge.config import find_root
+
+    if before is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", before):
+        raise click.UsageError(f"--before {before!r}: give a date as YYYY-MM-DD")
+    path = find_root(Path.cwd()) / "deckforge.lock"
+    if not path.is_file():
+        raise click.UsageError(f"no deckforge.lock in {path.parent}")
+    try:
+        gone = lockfile.prune_lock(path, before=before, dry_run=dry_run)
+    except ValueError as err:
+        _echo_err(f"error: {err}")
+        sys.exit(1)
+    for cid in gone:
+        click.echo(cid)
+    verb = "would be dropped" if dry_run else "dropped"
+    click.echo(f"{len(gone)} retired entr{'y' if len(gone) == 1 else 'ies'} {verb} ({path})")
+
+
+@main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of build/graph.json (deckforge.graph/1)."""
