@@ -11,6 +11,8 @@ from pathlib import Path
 from deckforge.config import Config, load_config
 from deckforge.diagnostics import Diagnostic, sort_key
 from deckforge.model import KnowledgeGraph
+from deckforge.outdir import claim as claim_out
+from deckforge.outdir import clean_stale_lock_temps
 
 
 @dataclass
@@ -73,6 +75,8 @@ def run_build(
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
     config = load_config(root=root, sources=sources, out=out)
+    claim_out(config.out_dir, config)  # OutDirError (exit 2) before anything is read or written
+    clean_stale_lock_temps(config.lock_path)  # left by a build killed while writing the lock
     say(f"reading {config.relpath(config.sources_dir)}/ ...")
     graph = build_graph(config)
     say(f"{len(graph.raw_items)} raw items -> {len(graph.cards)} cards")

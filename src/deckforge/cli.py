@@ -17,7 +17,27 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Problems that are not in the notes end as one line and an exit code, never a traceback:
+    a config or --out the tool cannot use is bad usage (2); a file it cannot read or write
+    halfway through is a problem found (1)."""
+
+    def invoke(self, ctx: click.Context):
+        from deckforge.config import ConfigError
+        from deckforge.outdir import OutDirError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, OutDirError) as err:
+            _echo_err(f"error: {err}")
+            ctx.exit(2)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            _echo_err(f"error: {where}{err.strerror or err}")
+            ctx.exit(1)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deckforge")
 def main() -> None:
     """Turn messy course notes into an Anki deck and a cross-linked knowledge base.
