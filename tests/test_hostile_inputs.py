@@ -130,7 +130,8 @@ def test_a_malformed_or_wrong_typed_config_is_a_usage_error(tmp_path, config, ne
 # --- 3. --out is ours alone --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["/", "home", "root", "sources", "docs", "foreign", "parent"])
+@pytest.mark.parametrize("where", ["/", "home", "root", "sources", "docs", "docs-sub", "foreign",
+                                   "parent"])
 def test_out_refuses_folders_it_does_not_own(tmp_path, where, monkeypatch):
     project = small_project(tmp_path, {"n.txt": "What is x?........y\n"})
     (project / "docs").mkdir()
@@ -143,7 +144,7 @@ def test_out_refuses_folders_it_does_not_own(tmp_path, where, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     out = {"/": "/", "home": str(home), "root": str(project), "sources": "sources",
-           "docs": "docs", "foreign": str(foreign), "parent": str(tmp_path)}[where]
+           "docs": "docs", "docs-sub": "docs/out", "foreign": str(foreign), "parent": str(tmp_path)}[where]
     before = sorted(p for p in tmp_path.rglob("*"))
     proc = subprocess.run([sys.executable, "-m", "deckforge", "build", "--no-site", "--out", out],
                           cwd=project, capture_output=True, text=True, timeout=300,

@@ -236,7 +236,9 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
             continue
         entries[entry.id] = entry
         by_guid[entry.guid] = entry
-    if end is None and versioned:
+    if end is None and (versioned or not body):
+        # A lock we wrote always ends with its trailer; one in the older format always has
+        # entries (the note types at least). Anything else was cut short or emptied.
         errors.append(_truncated(path, len(lines), "the lock has no trailer line ('# end: N "
                                  "entries, sha256 …'): it was cut short"))
     elif end is not None:

@@ -52,6 +52,9 @@ def claim(out: Path, config) -> Path:
             raise OutDirError(f"{shown}: refusing to write into {why}; builds delete and replace "
                               "what is in --out. Pick a new folder such as build/.")
     root = Path(config.root).resolve()
+    if (root / "docs") in resolved.parents:  # the site copies docs/: it would grow each build
+        raise OutDirError(f"{shown}: refusing to write inside the docs folder; pick a new "
+                          "folder such as build/.")
     if resolved in root.parents:
         raise OutDirError(f"{shown}: refusing to write into a folder that holds the project "
                           f"({root}); pick a new folder such as build/.")
