@@ -47,6 +47,8 @@ def test_format_is_sorted_tsv_with_a_header(lock_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     build_lock(lock_path, card("Zeta question"), card("Alpha question"), card("Mid\tquestion\nline"))
     lines = lock_path.read_text("utf-8").splitlines()
+    assert lines[-1].startswith("# end: 3 entries, sha256 ")  # the trailer (issue 16)
+    lines = lines[:-1]
     header = [ln for ln in lines if ln.startswith("#")]
     body = [ln for ln in lines if not ln.startswith("#")]
     assert header and lines[: len(header)] == header
@@ -141,7 +143,7 @@ def test_fresh_guid_is_salted_when_taken(lock_path):
     ("c1\tG 1\tabcdef0123456789\t1\tQ\n", "malformed GUID"),
 ])
 def test_unparsable_line_is_reported_with_its_line(bad, needle):
-    text = lockfile.HEADER + "c0\tG0\tabcdef0123456789\t1700000000\tfine\n" + bad
+    text = lockfile.HEADER_V1 + "c0\tG0\tabcdef0123456789\t1700000000\tfine\n" + bad
     entries, errors = parse_lock(text)
     assert list(entries) == ["c0"]
     assert len(errors) == 1 and needle in errors[0].message

@@ -11,6 +11,8 @@ from pathlib import Path
 from deckforge.config import Config, load_config
 from deckforge.diagnostics import Diagnostic, sort_key
 from deckforge.model import KnowledgeGraph
+from deckforge.outdir import claim as claim_out
+from deckforge.outdir import clean_stale_lock_temps
 
 
 @dataclass
@@ -73,11 +75,22 @@ def run_build(
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
     config = load_config(root=root, sources=sources, out=out)
+    claim_out(config.out_dir, config)  # OutDirError (exit 2) before anything is read or written
+    clean_stale_lock_temps(config.lock_path)  # left by a build killed while writing the lock
     say(f"reading {config.relpath(config.sources_dir)}/ ...")
     graph = build_graph(config)
     say(f"{len(graph.raw_items)} raw items -> {len(graph.cards)} cards")
     graph, lock = lockfile.apply_lock(graph, config.lock_path)
     report = BuildReport(config=config, graph=graph)
+    if lock.broken:
+        # The GUIDs just assigned are guesses: graph.json, the deck and the site would carry
+        # them to users (and `deckforge diff`), so nothing is written until the lock is mended.
+        report.graph = graph.warn(Diagnostic(
+            lock.path.name, lock.errors[0].line, "outputs-not-written", "graph.json, the deck "
+            "and the site were not written because deckforge.lock was refused (see above).",
+            level="error"))
+        report.seconds = time.perf_counter() - start
+        return report
     report.outputs["graph"] = write_graph_json(graph, config.out_dir / "graph.json")
     say("writing the Anki deck ...")
     anki_problems: list[Diagnostic] = []  # missing images, a deck held back by a broken lock

@@ -17,7 +17,27 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Problems that are not in the notes end as one line and an exit code, never a traceback:
+    a config or --out the tool cannot use is bad usage (2); a file it cannot read or write
+    halfway through is a problem found (1)."""
+
+    def invoke(self, ctx: click.Context):
+        from deckforge.config import ConfigError
+        from deckforge.outdir import OutDirError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, OutDirError) as err:
+            _echo_err(f"error: {err}")
+            ctx.exit(2)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            _echo_err(f"error: {where}{err.strerror or err}")
+            ctx.exit(1)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deckforge")
 def main() -> None:
     """Turn messy course notes into an Anki deck and a cross-linked knowledge base.
@@ -54,6 +74,38 @@ def build(sources: Path | None, out: Path | None, strict: bool, no_site: bool, q
         _echo_err(str(diag))
     click.echo(report.summary())
     sys.exit(report.exit_code(strict=strict))
+
+
+@main.command()
+@click.option("--before", metavar="YYYY-MM-DD", default=None,
+              help="Only entries retired before this date.")
+@click.option("--dry-run", is_flag=True, help="List what would be dropped; change nothing.")
+def prune(before: str | None, dry_run: bool) -> None:
+    """Drop retired entries from deckforge.lock (cards missing from recent builds).
+
+    A build never forgets a card: one missing today (an unreadable file, an empty folder) keeps
+    its GUID, marked retired, so it gets the same GUID back when it returns. Prune only cards
+    that are gone for good: if one ever comes back, users get it as a duplicate note.
+    """
+    import re
+
+    from deckforge import lock as lockfile
+    from deckforge.config import find_root
+
+    if before is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", before):
+        raise click.UsageError(f"--before {before!r}: give a date as YYYY-MM-DD")
+    path = find_root(Path.cwd()) / "deckforge.lock"
+    if not path.is_file():
+        raise click.UsageError(f"no deckforge.lock in {path.parent}")
+    try:
+        gone = lockfile.prune_lock(path, before=before, dry_run=dry_run)
+    except ValueError as err:
+        _echo_err(f"error: {err}")
+        sys.exit(1)
+    for cid in gone:
+        click.echo(cid)
+    verb = "would be dropped" if dry_run else "dropped"
+    click.echo(f"{len(gone)} retired entr{'y' if len(gone) == 1 else 'ies'} {verb} ({path})")
 
 
 @main.command()

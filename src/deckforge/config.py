@@ -55,14 +55,19 @@ def find_root(start: Path) -> Path:
     return start
 
 
+class ConfigError(ValueError):
+    """The project's configuration cannot be used: a usage error (exit 2), with its file."""
+
+
+# [tool.deckforge] keys and the type each must have; the checks below add what a type can't.
+KEYS = {"styles": dict, "repo_url": str, "edit_uri": str, "deck_name": str}
+
+
 def load_config(
     root: Path | None = None, sources: Path | None = None, out: Path | None = None
 ) -> Config:
     root = find_root(root or Path.cwd())
-    table: dict = {}
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        table = tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}).get("deckforge", {})
+    table = _table(root / "pyproject.toml")
     return Config(
         root=root,
         sources_dir=(sources or root / "sources").resolve(),
@@ -72,3 +77,40 @@ def load_config(
         edit_uri=table.get("edit_uri", "blob/main/"),
         deck_name=table.get("deck_name", "deckforge"),
     )
+
+
+def _table(pyproject: Path) -> dict:
+    """`[tool.deckforge]` of `pyproject`, checked; ConfigError naming the file otherwise."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{pyproject}: cannot be read as TOML ({err}).") from err
+    tool = data.get("tool", {})
+    table = tool.get("deckforge", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.deckforge] must be a table of settings.")
+    where = f"{pyproject}: [tool.deckforge]"
+    for key, kind in KEYS.items():
+        if key in table and not isinstance(table[key], kind):
+            raise ConfigError(f"{where} {key} must be a {kind.__name__}, not "
+                              f"{type(table[key]).__name__} ({table[key]!r}).")
+    for name, style in table.get("styles", {}).items():
+        if not isinstance(style, str):
+            raise ConfigError(f"{where} styles: the style of {name!r} must be a reader name "
+                              f"(a string), not {style!r}.")
+    if "deck_name" in table:
+        check_file_name(table["deck_name"], f"{where} deck_name")
+    return table
+
+
+def check_file_name(name: str, what: str) -> str:
+    """A config value that becomes a file name (`<deck_name>.apkg` in --out) must be one plain
+    name: `../../tmp/x` or `/etc/x` would write outside the output folder."""
+    bad = (not name.strip() or name in {".", ".."} or "/" in name or "\\" in name
+           or "\x00" in name or name.startswith(".") or Path(name).is_absolute())
+    if bad:
+        raise ConfigError(f"{what} = {name!r} must be a plain name (no '/', '\\', leading "
+                          "'.' or '..'): it names the deck file inside --out.")
+    return name

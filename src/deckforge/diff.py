@@ -85,7 +85,7 @@ def load_graph(spec: str, project: Path) -> dict:
     """A graph.json path, a project folder (built now), or a git revision of `project`."""
     path = Path(spec)
     if path.is_file():
-        return json.loads(path.read_text("utf-8"))
+        return check_graph(_read_json(path), spec)
     if path.is_dir():
         return _build(path)
     with tempfile.TemporaryDirectory(prefix="deckforge-diff-") as tmp:
@@ -93,9 +93,39 @@ def load_graph(spec: str, project: Path) -> dict:
         return _build(Path(tmp))
 
 
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: is not a graph.json (not JSON: {err})") from err
+
+
+# What diff reads of each card; anything else in a graph.json is not needed here.
+_CARD_FIELDS = {"id": str, "guid": str, "question": str, "sources": list}
+
+
+def check_graph(data, spec: str) -> dict:
+    """`data` if it has the shape of a deckforge graph (cards with id, guid, question and
+    sources), else ValueError naming `spec`: a usage error, not a lost GUID."""
+    if not isinstance(data, dict) or not isinstance(data.get("cards"), list):
+        raise ValueError(f"{spec}: is not a graph.json (no list of \"cards\"); give a "
+                         "graph.json from `deckforge build`, a project folder or a git revision")
+    for i, card in enumerate(data["cards"]):
+        bad = [k for k, kind in _CARD_FIELDS.items()
+               if not isinstance(card, dict) or not isinstance(card.get(k), kind)]
+        if bad:
+            raise ValueError(f"{spec}: is not a graph.json (card {i} lacks "
+                             f"{', '.join(bad)})")
+    return data
+
+
 def _export_revision(project: Path, rev: str, dest: Path) -> None:
-    proc = subprocess.run(["git", "-C", str(project), "archive", "--format=tar", rev],
-                          capture_output=True)
+    # --end-of-options: a revision such as `--output=FILE` is a name to git, never an option
+    # (it made `git archive` write over FILE).
+    proc = subprocess.run(["git", "-C", str(project), "archive", "--format=tar",
+                           "--end-of-options", rev], capture_output=True)
     if proc.returncode != 0:
         raise ValueError(f"{rev!r} is neither a graph.json file, a folder nor a git revision "
                          f"of {project}: {proc.stderr.decode(errors='replace').strip()}")
@@ -115,8 +145,8 @@ def _build(project: Path) -> dict:
 
 
 def _where(card: dict) -> str:
-    src = card["sources"][0]
-    return f"{src['path']}:{src['line']}"
+    src = card["sources"][0] if card["sources"] else {}
+    return f"{src.get('path', '?')}:{src.get('line', '?')}"
 
 
 def _one_line(text: str, limit: int = 90) -> str:

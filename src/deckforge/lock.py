@@ -13,11 +13,21 @@ rewording, and the mtime must move exactly when the note's content moves:
   mtime to `max(clock, old_mtime + 1)` only when the hash changed, so unchanged cards keep
   their mtime and a rebuild is byte-identical. `clock` is SOURCE_DATE_EPOCH when set.
 
+The lock never forgets: a card missing from this build (its file unreadable today, an empty
+sources folder, a reader bug) keeps its entry, marked `retired:<date>`, so the card gets its
+GUID back when it returns; 119 of the bundled GUIDs carry earlier wordings and could never be
+recomputed. Only `deckforge prune` (`prune_lock`) drops retired entries.
+
 Format: UTF-8 text, a header of `#` comments, then one tab-separated line per entry, sorted by
-id: `id  guid  content-hash  mtime  question`. Note types are entries too (`notetype:<name>`
-with the model id as GUID), so a template change also reaches users. A corrupt or conflicting
-lock is reported with its line and is never overwritten; in `recover` mode the readable
-entries are used and the original is copied to `deckforge.lock.bak` before it is replaced.
+id: `id  guid  content-hash  mtime  question`, plus `retired:YYYY-MM-DD` on retired entries.
+Note types are entries too (`notetype:<name>` with the model id as GUID), so a template change
+also reaches users. The last line is a trailer, `# end: N entries, sha256 <digest of the entry
+lines>`: a lock cut short or emptied (a full disk, a bad merge, an editor crash) is refused
+like a corrupt one instead of being read as "these cards are new". A corrupt, conflicting or
+truncated lock is reported with its line and is never overwritten; in `recover` mode the
+readable entries are used and the original is copied to `deckforge.lock.bak` before it is
+replaced. Locks written before the trailer existed (no `format 2` in the header) are read
+without one and get one when next written.
 """
 
 from __future__ import annotations
@@ -41,12 +51,24 @@ from deckforge.model import KnowledgeGraph, normalize_key
 FUZZY_THRESHOLD = 85  # rapidfuzz ratio of normalized questions for "the same card, reworded"
 NOTETYPE_PREFIX = "notetype:"
 COLUMNS = ("id", "guid", "content-hash", "mtime", "question")
-HEADER = (
+RETIRED = "retired:"  # the optional sixth column: the date a card was last missing
+FORMAT_MARK = "(format 2)"  # a lock with this in its header must end with its trailer
+HEADER_V1 = (
     "# deckforge.lock: the Anki identity of every card (see ARCHITECTURE.md, docs/anki.md).\n"
     "# Written by `deckforge build`; commit it. A GUID ties a note to its users' review history:\n"
     "# never change one by hand. Columns (tab-separated, sorted by id):\n"
     "# " + "\t".join(COLUMNS) + "\n"
 )
+HEADER = (
+    f"# deckforge.lock {FORMAT_MARK}: the Anki identity of every card (see ARCHITECTURE.md,\n"
+    "# docs/anki.md). Written by `deckforge build`; commit it. A GUID ties a note to its users'\n"
+    "# review history: never change one by hand. Cards missing from a build stay, marked\n"
+    "# retired:<date>, until `deckforge prune`. Columns (tab-separated, sorted by id):\n"
+    "# " + "\t".join(COLUMNS) + "\t[retired:YYYY-MM-DD]\n"
+)
+TRAILER = "# end: "
+_TRAILER = re.compile(r"# end: (\d+) entries, sha256 ([0-9a-f]{64})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HASH = re.compile(r"[0-9a-f]{8,64}|-")
 _BASE91 = "".join(genanki.util.BASE91_TABLE)
 _BASE91_PAIRS = [a + b for a in _BASE91 for b in _BASE91]  # index = 91 * high + low
@@ -61,10 +83,14 @@ class LockEntry:
     mtime: int = 0
     question: str = ""
     line: int = 0  # where it was read from (0: new in this build)
+    retired: str = ""  # YYYY-MM-DD: missing from the builds since that day ("" = live)
 
     def to_line(self) -> str:
-        return "\t".join((self.id, self.guid, self.content_hash or "-", str(self.mtime),
-                          one_line(self.question)))
+        cells = [self.id, self.guid, self.content_hash or "-", str(self.mtime),
+                 one_line(self.question)]
+        if self.retired:
+            cells.append(RETIRED + self.retired)
+        return "\t".join(cells) + "\n"
 
 
 @dataclass
@@ -100,9 +126,17 @@ class Lock:
 
     def text(self) -> str:
         entries = self.entries
-        return HEADER + "".join([f"{e.id}\t{e.guid}\t{e.content_hash or '-'}\t{e.mtime}\t"
-                                 f"{one_line(e.question)}\n"
-                                 for e in map(entries.__getitem__, sorted(entries))])
+        body = "".join([e.to_line() for e in map(entries.__getitem__, sorted(entries))])
+        return HEADER + body + trailer(len(entries), body)
+
+
+def trailer(count: int, body: str) -> str:
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return f"{TRAILER}{count} entries, sha256 {digest}\n"
+
+
+def clock_date(clock: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(clock))
 
 
 def one_line(text: str) -> str:
@@ -172,9 +206,23 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
     entries: dict[str, LockEntry] = {}
     by_guid: dict[str, LockEntry] = {}
     errors: list[Diagnostic] = []
-    for lineno, raw in enumerate(text.split("\n"), start=1):
+    if not text.strip():
+        return entries, [_truncated(path, 1, "the lock is empty")]
+    lines = text.split("\n")
+    versioned = any(FORMAT_MARK in ln for ln in lines[:3] if ln.startswith("#"))
+    end = None  # (line number, count, digest) of the trailer
+    body: list[str] = []
+    for lineno, raw in enumerate(lines, start=1):
+        if raw.startswith(TRAILER) and end is None:
+            match = _TRAILER.fullmatch(raw.rstrip("\r"))
+            end = (lineno, int(match.group(1)), match.group(2)) if match else (lineno, -1, "")
+            continue
         if not raw.strip() or raw.startswith("#"):
             continue
+        if end is not None:
+            errors.append(_corrupt(path, lineno, "an entry after the trailer line ('# end: …')"))
+            continue
+        body.append(raw + "\n")
         problem, entry = _parse_line(raw, lineno)
         if entry is not None:
             if entry.id in entries:
@@ -184,17 +232,46 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
                 problem = (f"GUID {entry.guid!r} is given to two cards, {other.id} (line "
                            f"{other.line}) and {entry.id}")
         if problem:
-            errors.append(Diagnostic(path, lineno, "lock-corrupt", f"{problem}. Restore the "
-                                     "committed lock (git checkout deckforge.lock) or fix/delete "
-                                     "this line, then rebuild.", level="error"))
+            errors.append(_corrupt(path, lineno, problem))
             continue
         entries[entry.id] = entry
         by_guid[entry.guid] = entry
+    if end is None and (versioned or not body):
+        # A lock we wrote always ends with its trailer; one in the older format always has
+        # entries (the note types at least). Anything else was cut short or emptied.
+        errors.append(_truncated(path, len(lines), "the lock has no trailer line ('# end: N "
+                                 "entries, sha256 …'): it was cut short"))
+    elif end is not None:
+        lineno, count, digest = end
+        if count < 0:
+            errors.append(_truncated(path, lineno, "the trailer line is malformed"))
+        elif count != len(body) or digest != hashlib.sha256("".join(body).encode()).hexdigest():
+            errors.append(_truncated(path, lineno, f"the trailer counts {count} entries but "
+                                     f"{len(body)} were read, or their digest differs: lines "
+                                     "were lost or edited"))
     return entries, errors
+
+
+def _corrupt(path: str, lineno: int, problem: str) -> Diagnostic:
+    return Diagnostic(path, lineno, "lock-corrupt", f"{problem}. Restore the committed lock "
+                      "(git checkout deckforge.lock) or fix/delete this line, then rebuild.",
+                      level="error")
+
+
+def _truncated(path: str, lineno: int, problem: str) -> Diagnostic:
+    return Diagnostic(path, lineno, "lock-truncated", f"{problem}. Its GUIDs cannot be trusted, "
+                      "so nothing was written. Restore it (git checkout deckforge.lock); to "
+                      "start over on purpose, delete the file.", level="error")
 
 
 def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
     parts = raw.rstrip("\r").split("\t")
+    retired = ""
+    if len(parts) == len(COLUMNS) + 1:
+        mark = parts.pop()
+        if not (mark.startswith(RETIRED) and _DATE.fullmatch(mark[len(RETIRED):])):
+            return f"the sixth column {mark!r} is not 'retired:YYYY-MM-DD'", None
+        retired = mark[len(RETIRED):]
     if len(parts) != len(COLUMNS):
         return (f"expected {len(COLUMNS)} tab-separated columns ({', '.join(COLUMNS)}), "
                 f"found {len(parts)}"), None
@@ -207,13 +284,17 @@ def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
         return f"content hash {digest!r} is not hexadecimal", None
     if not mtime.isdigit():
         return f"mtime {mtime!r} is not a whole number of seconds", None
-    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno)
+    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno, retired)
 
 
 def read_lock(lock_path: Path, recover: bool = False) -> Lock:
     lock = Lock(path=lock_path, clock=build_clock())
-    if lock_path.is_file():
-        text = lock_path.read_text("utf-8", errors="replace")
+    if lock_path.exists():  # a lock that is a folder or unreadable is refused, not skipped
+        try:
+            text = lock_path.read_text("utf-8", errors="replace")
+        except OSError as err:
+            lock.errors = [_corrupt(lock_path.name, 1, f"cannot read the lock ({err.strerror})")]
+            return lock
         lock.previous, lock.errors = parse_lock(text, lock_path.name)
         lock.recovered = recover and bool(lock.errors)
     return lock
@@ -242,7 +323,7 @@ def _apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool
         if key.startswith(NOTETYPE_PREFIX):
             lock.entries[key] = replace(entry)
     for cid, entry in carried.items():
-        lock.entries[cid] = replace(entry)
+        lock.entries[cid] = replace(entry, retired="")
     taken = lock.guids() | _guids(previous)  # fresh GUIDs avoid every GUID ever seen here
     for card in newcomers:
         if card.id in lock.entries:
@@ -256,6 +337,13 @@ def _apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool
             lock.entries[card.id] = LockEntry(card.id, guid, "-", 0, card.question)
     for card in graph.cards:
         lock.entries[card.id].question = card.question
+    # The lock never forgets: whatever did not come back (and was not inherited by a reworded
+    # card) stays, retired since today unless it already was.
+    inherited = set(lock.matched.values())
+    today = clock_date(lock.clock)
+    for key, entry in previous.items():
+        if key not in lock.entries and key not in inherited:
+            lock.entries[key] = replace(entry, retired=entry.retired or today)
     cards = tuple(_with_guid(c, lock.entries[c.id].guid) for c in graph.cards)
     return graph.replace(cards=cards).warn(*lock.errors), lock
 
@@ -320,3 +408,18 @@ def write_lock(lock: Lock | None, lock_path: Path | None = None) -> Path | None:
         if lock.recovered or parse_lock(old, path.name)[1]:
             shutil.copyfile(path, path.with_name(path.name + ".bak"))
     return atomic_write_text(path, text)
+
+
+def prune_lock(lock_path: Path, before: str | None = None, dry_run: bool = False) -> list[str]:
+    """Drop the retired entries (those retired before `before`, YYYY-MM-DD, if given); return
+    their ids. The one way a GUID leaves the lock: users who still hold those notes get a
+    duplicate if the card ever comes back. Refuses (ValueError) a lock with errors."""
+    lock = read_lock(Path(lock_path))
+    if lock.errors:
+        raise ValueError("; ".join(str(d) for d in lock.errors[:3]))
+    gone = sorted(k for k, e in lock.previous.items()
+                  if e.retired and (before is None or e.retired < before))
+    if gone and not dry_run:
+        lock.entries = {k: e for k, e in lock.previous.items() if k not in gone}
+        write_lock(lock, lock_path)
+    return gone

@@ -30,9 +30,35 @@ def discover(sources_dir: Path) -> list[Path]:
     )
 
 
+# Byte-order marks of the encodings Windows editors save as "Unicode"; UTF-32 first, since
+# the UTF-32-LE mark begins with the UTF-16-LE one. UTF-8's is stripped by "utf-8-sig".
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Bytes -> text. Binary files are skipped with a warning; invalid UTF-8 is replaced and
-    reported at the line of the first bad byte."""
+    """Bytes -> text with "\n" line ends. A UTF-16/32 file with a byte-order mark is decoded
+    (its NULs are not binary); other binary files are skipped with a warning; invalid UTF-8 is
+    replaced and reported at the line of the first bad byte. Lone CRs (classic Mac line ends)
+    become "\n": the readers split on "\n", and a CR-only file would otherwise be one line
+    whose cards swallow each other."""
+    text, problems = _decode(data, path)
+    if text is not None and "\r" in text:
+        text = _LONE_CR.sub("\n", text)
+    return text, problems
+
+
+def _decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom):].decode(codec, errors="replace")
+            if "\ufffd" not in text:
+                return text, []
+            return text, [Diagnostic(path, text.count("\n", 0, text.index("\ufffd")) + 1,
+                                     "invalid-utf8", f"is not valid {codec.upper()} (its byte-"
+                                     "order mark says it is); bad bytes were replaced with "
+                                     "U+FFFD. Re-save the file as UTF-8.")]
     head = data[:8192]
     if b"\x00" in head or (head and len(head) - len(head.translate(None, _CONTROL)) > 0.3 * len(head)):
         return None, [Diagnostic(path, 1, "binary-file", "looks binary (NUL or control bytes); "
@@ -71,7 +97,13 @@ def read_sources(config: Config) -> KnowledgeGraph:
         if path.suffix.lower() in ASSET_SUFFIXES:
             continue
         rel = config.relpath(path)
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as err:  # permissions, a vanished file, an I/O error: this file only
+            why = err.strerror or str(err)
+            diags.append(Diagnostic(rel, 1, "unreadable-file", f"cannot be read ({why}); its cards are left out of this build (their GUIDs "
+                                    "stay in deckforge.lock). Fix its permissions.", level="error"))
+            continue
         text, problems = decode(data, rel)
         diags.extend(problems)
         if text is None:

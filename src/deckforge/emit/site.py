@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from deckforge.config import Config
@@ -35,6 +36,23 @@ MATHJAX_TARGET = "assets/mathjax"
 MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y")
 # A fixed build date (sitemap lastmod) keeps the output byte-identical; SOURCE_DATE_EPOCH wins.
 DEFAULT_EPOCH = "315532800"  # 1980-01-01
+
+
+def _umask_mode(folder: Path) -> None:
+    """mkdtemp makes a 0700 folder; the site is for web servers and teammates: umask mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+
+
+def _swap_in(fresh: Path, site_dir: Path) -> None:
+    old = None
+    if site_dir.exists():
+        old = site_dir.with_name(f"{fresh.name}.old")
+        os.rename(site_dir, old)
+    os.rename(fresh, site_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class SiteBuildError(RuntimeError):
@@ -218,9 +236,18 @@ def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
     except VendorError as err:  # no npm / offline on the first build: say so, build the rest
         raise SiteBuildError([Diagnostic("mkdocs.yml", 1, "site-not-built", f"{err} The site was "
                                          "not built.", level="error")], site_dir) from err
-    mk = load_mkdocs_config(base, site_dir, site_url)
-    configure(mk, config, staging, generated)
-    problems = generated.problems + run_mkdocs(mk)
+    # Built in a fresh folder beside the site and swapped in whole: a build killed half-way
+    # (or one MkDocs gave up on) leaves the previous site as it was, never half of each.
+    fresh = Path(tempfile.mkdtemp(prefix=".site.", dir=config.out_dir))
+    try:
+        _umask_mode(fresh)
+        mk = load_mkdocs_config(base, fresh, site_url)
+        configure(mk, config, staging, generated)
+        problems = generated.problems + run_mkdocs(mk)
+        if not any(p.code == "site-build-failed" for p in problems):
+            _swap_in(fresh, site_dir)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
     if strict and problems:
         raise SiteBuildError(problems, site_dir)
     for problem in problems:

@@ -50,6 +50,10 @@ _ASKS_FORMULA = re.compile(
 _MATHY_ANSWER = re.compile(r"\$|\\[A-Za-z]+|=|≈")
 _CLOZE = re.compile(r"\{\{c\d+::")
 _HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
+# A question longer than this is no flashcard: most likely a file whose separators the reader
+# did not find (a million dot-less lines became one 2-million-character question). The bundled
+# notes' longest question has 580 characters.
+QUESTION_WARN_CHARS = 2000
 PLACEHOLDER_ANSWERS = {"", ".", "..", "...", "see image", "see slide", "see diagram", "tbd", "todo", "?"}
 
 
@@ -193,6 +197,11 @@ def make_cards(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
                                     f"section header {item.question[:40]!r} read as an item; "
                                     "kept as structure, not as a card", level="info"))
             continue
+        if len(item.question) > QUESTION_WARN_CHARS:
+            diags.append(Diagnostic(item.span.path, item.span.line, "question-too-long",
+                                    f"a question of {len(item.question):,} characters (lines "
+                                    f"{item.span.line}–{item.span.end_line}); a separator is "
+                                    "probably missing. Split it into cards."))
         cards.append(make_card(item, ctx.config.deck_name))
     return graph.replace(cards=tuple(_unique_ids(cards))).warn(*diags)
 

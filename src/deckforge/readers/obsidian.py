@@ -372,14 +372,17 @@ def _render_wikilink(token: Token, env: _Env | None) -> str:
 # ---------------------------------------------------------------- files and links
 def _find_file(name: str, env: _Env) -> str | None:
     """The project-relative path of `name` next to the note or below its folder."""
-    if env.folder is None or not name or ".." in Path(name).parts:
+    # Never outside the note's folder: no '..', no absolute path (`![[/etc/passwd]]` made
+    # `folder / name` the absolute path itself), no symlink leading out of it.
+    if env.folder is None or not name or ".." in Path(name).parts or Path(name).is_absolute():
         return None
     direct = env.folder / name
     candidates = [direct] if direct.is_file() else []
     if not candidates:
         candidates = sorted(env.folder.rglob(glob.escape(Path(name).name)))
+    home = env.folder.resolve()
     for cand in candidates:
-        if cand.is_file():
+        if cand.is_file() and cand.resolve().is_relative_to(home):
             rel = cand.relative_to(env.folder).as_posix()
             return posixpath.join(posixpath.dirname(env.path), rel)
     return None

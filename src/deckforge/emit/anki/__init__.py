@@ -22,46 +22,87 @@ from deckforge.lock import NOTETYPE_PREFIX, Lock, build_clock, no_cyclic_gc
 from deckforge.model import Card, KnowledgeGraph
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp"}
+# What Anki can show or play; any other file (a .txt, a key, a database) is never packed.
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | {".mp3", ".ogg", ".oga", ".wav", ".m4a", ".flac", ".opus"}
 _REMOTE = ("http://", "https://", "data:", "//")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, symlinks followed, lies inside `folder` (also resolved)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 @dataclass
 class Media:
-    """Images found for the cards: media name -> file, plus the warnings for missing ones."""
+    """Images found for the cards: media name -> file, plus the warnings for missing ones.
+
+    A deck is shared: only files inside the sources folder (`allowed`) may go into it. An embed
+    is looked up relative to each of `search_dirs` (the sources folder, and the project root
+    for the project-relative paths the Obsidian reader writes), and kept only when the file,
+    symlinks followed, lies inside an allowed folder and has a media type Anki can show:
+    `![](../../etc/passwd)`, `![](/etc/hostname)` or a symlink out of sources/ are warnings,
+    never media."""
 
     search_dirs: tuple[Path, ...]
+    allowed: tuple[Path, ...] = ()
     files: dict[str, Path] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
     _index: dict[str, Path] | None = None
+
+    def __post_init__(self):
+        if not self.allowed:
+            self.allowed = self.search_dirs[:1]
 
     def _by_name(self) -> dict[str, Path]:
         # Obsidian resolves `![[name]]` anywhere in the vault, so index files by name once.
         if self._index is None:
             self._index = {}
-            for folder in self.search_dirs:
+            for folder in self.allowed:
                 if folder.is_dir():
                     for path in sorted(folder.rglob("*")):
-                        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                        if path.suffix.lower() in IMAGE_SUFFIXES and self._allowed(path):
                             self._index.setdefault(path.name, path)
         return self._index
+
+    def _allowed(self, path: Path) -> bool:
+        return path.is_file() and any(_inside(path, folder) for folder in self.allowed)
 
     def resolver(self, card: Card):
         def resolve(src: str) -> str | None:
             target = unquote(src.strip().strip("<>"))
-            found = None if target.lower().startswith(_REMOTE) else self._find(target)
+            if target.lower().startswith(_REMOTE):
+                self._report(card, target, "is remote; Anki would fetch it at review time, so "
+                             "it is not shown")
+                return None
+            why, found = self._find(target)
             if found is None:
-                self._report(card, target)
+                self._report(card, target, why)
                 return None
             return self._name_for(found)
 
         return resolve
 
-    def _find(self, target: str) -> Path | None:
+    def _find(self, target: str) -> tuple[str, Path | None]:
+        if Path(target).suffix.lower() not in MEDIA_SUFFIXES:
+            return "is not an image or sound Anki can show, so it is not packed", None
+        if Path(target).is_absolute() or ".." in Path(target).parts:
+            return ("points outside the sources folder (an absolute path or '..'), so it is "
+                    "not packed"), None
+        outside = False
         for folder in self.search_dirs:
             candidate = folder / target
             if candidate.is_file():
-                return candidate
-        return self._by_name().get(Path(target).name)
+                if self._allowed(candidate):
+                    return "", candidate
+                outside = True
+        if outside:
+            return ("leads outside the sources folder (a symlink?), so it is not packed"), None
+        found = self._by_name().get(Path(target).name)
+        return ("was not found next to the notes", found)
 
     def _name_for(self, path: Path) -> str:
         name = path.name
@@ -71,14 +112,12 @@ class Media:
         self.files[name] = path
         return name
 
-    def _report(self, card: Card, target: str) -> None:
+    def _report(self, card: Card, target: str, why: str) -> None:
         span = card.sources[0] if card.sources else None
-        remote = target.lower().startswith(_REMOTE)
-        why = ("is remote; Anki would fetch it at review time, so it is not shown"
-               if remote else "was not found next to the notes")
+        code = "missing-image" if why.startswith(("was not found", "is remote")) else "media-refused"
         diag = Diagnostic(span.path if span else "deckforge.lock", span.line if span else 1,
-                          "missing-image", f"image {target!r} {why}: the card shows a "
-                          "placeholder. Put the file in sources/ or remove the embed.")
+                          code, f"image {target!r} {why}: the card shows a placeholder. Put "
+                          "the file in the sources folder or remove the embed.")
         if diag not in self.problems:
             self.problems.append(diag)
 
@@ -148,7 +187,7 @@ def write_apkg(graph: KnowledgeGraph, config, lock: Lock | None = None,
                                        "has errors (see above).", level="error"))
         return None
     sources_dir = Path(config.sources_dir)
-    media = Media(search_dirs=(sources_dir, Path(config.root)))
+    media = Media(search_dirs=(sources_dir, Path(config.root)), allowed=(sources_dir,))
     with no_cyclic_gc():
         rows, models = build_rows(graph, config, lock, media)
         data = package_bytes(rows, models, media.files)
