@@ -21,4 +21,5 @@ CASES = [
     "low-precision-matmul",
     "lora-merge",
     "ring-allreduce",
+    "ddp-scaling",
 ]
