@@ -22,4 +22,5 @@ CASES = [
     "lora-merge",
     "ring-allreduce",
     "ddp-scaling",
+    "tensor-parallel-mlp",
 ]

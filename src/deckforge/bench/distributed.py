@@ -186,3 +186,21 @@ def time_steps(fn, *, device: str, group, reps: int, inner: int = 1, warmup: int
 def case_root(module_file: str) -> Path:
     """The project root of a case module `<root>/snippets/bench/<case>.py`."""
     return Path(module_file).resolve().parents[2]
+
+
+def probe(*, rank: int, world: int, device: str, sleep_rank: int | None = None,
+          sleep_s: float = 0.0) -> dict:
+    """A launch's self-check (tests, and the first thing to run on a new machine): what the
+    worker sees of SAFE_ENV, which `snippets` it imports, and one all-reduce's sum.
+    `sleep_rank` stalls one rank before the collective (the deadline test)."""
+    import importlib
+
+    import torch
+    import torch.distributed as dist
+
+    if rank == sleep_rank:
+        time.sleep(sleep_s)
+    value = torch.tensor([float(rank + 1)], device=device)
+    dist.all_reduce(value)
+    return {"env": {k: os.environ.get(k) for k in SAFE_ENV}, "sum": value.item(),
+            "snippets": str(Path(importlib.import_module("snippets").__file__).resolve())}
