@@ -18,7 +18,7 @@ checks the NCCL path at p = 1 and records `not-run`.
 
 from __future__ import annotations
 
-from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps
+from deckforge.bench.distributed import case_root, gpu_count, gpu_topology, launch, time_steps
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
 
@@ -154,6 +154,7 @@ def run(ctx) -> Outcome:
     rows, fits = derive(out[0]["rows"], link)
     params = {"backend": "nccl" if cuda else "gloo", "gpus_visible": gpus, "worlds": payload["worlds"],
               "nccl": out[0]["nccl"], "link_gbs_one_way": link, "fits": fits,
+              "topology": gpu_topology() if gpus > 1 else None,
               "timing": "per repetition: barrier, then `inner` back-to-back in-place all-reduces "
                         f"between {'CUDA events' if cuda else 'perf_counter reads'}, the slowest "
                         "rank's time; median of the repetitions"}

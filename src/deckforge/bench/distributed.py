@@ -62,6 +62,19 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def gpu_topology() -> list[str] | None:
+    """`nvidia-smi topo -m` (how the GPUs are linked: NV# = NVLink, PIX/SYS = PCIe), for the
+    result's record; None where nvidia-smi is missing."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["nvidia-smi", "topo", "-m"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [line.rstrip() for line in out.splitlines() if line.strip()][:16]
+
+
 def launch(target: str, world: int, *, backend: str, root: Path, payload: dict,
            timeout_s: float = 600.0, init_timeout_s: float = 120.0) -> list[dict]:
     """Run `target` ("package.module:function") on `world` spawned processes; return what
