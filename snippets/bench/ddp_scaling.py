@@ -16,7 +16,7 @@ same update). One spawned process per GPU; p = 1, 2, 4 are subgroups of one laun
 
 from __future__ import annotations
 
-from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps
+from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
 
@@ -30,6 +30,8 @@ CASE = CaseInfo(
 )
 
 MIB = 2**20
+UNRUN = ("DDP at p = 2 and 4 through NCCL (tokens/s, scaling efficiency, exposed communication) "
+         "and the all-reduce of the gradient bytes against the formula")
 # Rules for the verdict, each (name, threshold): all hold -> supports, some -> partly.
 MIN_EFFICIENCY = 0.85  # tokens/s(p) / (p x tokens/s(1)) at every p > 1
 ALLREDUCE_WITHIN = 2.0  # all-reduce of the gradient bytes within 2x of the formula at link peak
@@ -164,6 +166,10 @@ def run(ctx) -> Outcome:
     cuda = ctx.is_cuda
     gpus = gpu_count() if cuda else 0
     worlds = [1, *(p for p in (2, 4, 8) if p <= gpus)] if cuda else [1, 2]
+    if ctx.full and not cuda:  # a record of what could not run here, no numbers
+        reason = unrun_reason(0, UNRUN + "; also the 1-GPU baseline")
+        return Outcome("not-run", f"Not measured: {reason}", params={"gpus_visible": 0},
+                       notes=(f"not run: {reason}",))
     shape = ctx.pick({"d": 32, "heads": 2, "layers": 1, "seq": 16, "batch": 2},
                      {"d": 2048, "heads": 16, "layers": 4, "seq": 1024, "batch": 8})
     payload = {"worlds": worlds, **shape, "bucket_mb": 25.0, "reps": ctx.pick(3, 20)}
@@ -195,12 +201,10 @@ def run(ctx) -> Outcome:
                        f"{two['efficiency']:.2f} at p = {two['world']} on shared CPU cores (no "
                        "meaning); NCCL timings need 2+ GPUs.", COLUMNS, tuple(rows), plots, params)
     if len(rows) == 1:
-        reason = (f"{gpus} GPU visible (the multi-GPU machine kinds were withheld in this "
-                  "session). Only the 1-GPU baseline ran, through NCCL at p = 1: "
-                  f"{base['tokens_per_s']:.4g} tokens/s ({base['step_ms']:.1f} ms a step of "
-                  f"{base['tokens_per_step']} tokens, {params['parameters'] / 1e6:.0f} M "
-                  "parameters). Unrun: DDP at p = 2 and 4 (tokens/s, scaling efficiency, exposed "
-                  "communication) and the gradient all-reduce against the formula.")
+        reason = unrun_reason(gpus, UNRUN, (
+            f"Only the 1-GPU baseline ran, through NCCL at p = 1: {base['tokens_per_s']:.4g} "
+            f"tokens/s ({base['step_ms']:.1f} ms a step of {base['tokens_per_step']} tokens, "
+            f"{params['parameters'] / 1e6:.0f} M parameters); a baseline, not a scaling result."))
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots, params,
                        (f"not run: {reason}",))
     multi = rows[1:]

@@ -18,7 +18,14 @@ checks the NCCL path at p = 1 and records `not-run`.
 
 from __future__ import annotations
 
-from deckforge.bench.distributed import case_root, gpu_count, gpu_topology, launch, time_steps
+from deckforge.bench.distributed import (
+    case_root,
+    gpu_count,
+    gpu_topology,
+    launch,
+    time_steps,
+    unrun_reason,
+)
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
 
@@ -32,6 +39,8 @@ CASE = CaseInfo(
 )
 
 MIB = 2**20
+UNRUN = ("bus bandwidth of 64 KiB-4 GiB bf16 and fp32 all-reduces at p = 2 and 4 through NCCL, "
+         "the formula's time at the link peak against it, and the latency-bandwidth crossover")
 # Rules for the verdict, each (name, threshold): all hold -> supports, some -> partly.
 WITHIN_LINK_FACTOR = 2.0  # measured time of >= 1 GiB within 2x of traffic / link peak
 P_INDEPENDENT_SPREAD = 0.25  # busbw of >= 1 GiB alike (within 25%) for every p measured
@@ -144,6 +153,10 @@ def run(ctx) -> Outcome:
     worlds = [p for p in (2, 4, 8) if p <= gpus] if cuda else [2]
     launch_world = max(worlds, default=1)
     check_only = cuda and not worlds  # one GPU: the NCCL path at p = 1, no ring
+    if ctx.full and not cuda:  # a record of what could not run here, no numbers
+        reason = unrun_reason(0, UNRUN)
+        return Outcome("not-run", f"Not measured: {reason}", params={"gpus_visible": 0},
+                       notes=(f"not run: {reason}",))
     sizes = ctx.pick([2**12, 2**16, 2**20], [2**16 * 4**i for i in range(9)])  # to 4 GiB
     payload = {"worlds": worlds or [1], "sizes": sizes[:3] if check_only else sizes,
                "dtypes": ["bfloat16", "float32"], "reps": ctx.pick(3, 20)}
@@ -179,10 +192,9 @@ def run(ctx) -> Outcome:
                        f"{big['busbw_gbs']:.3g} GB/s); NCCL timings need 2+ GPUs.",
                        COLUMNS, tuple(rows), plots, params, notes)
     if check_only:
-        reason = (f"{gpus} GPU visible, so no ring exists (the formula's traffic 2(p-1)/p x S is 0 "
-                  "at p = 1); the multi-GPU machine kinds were withheld in this session. The NCCL "
-                  "path (spawned worker, process group, all-reduce) was checked at p = 1: sums "
-                  "correct. Unrun: bus bandwidth at p = 2 and 4, 64 KiB-4 GiB, bf16 and fp32.")
+        reason = unrun_reason(gpus, UNRUN, "At p = 1 there is no ring (the formula's traffic "
+                              "2(p-1)/p x S is 0); the NCCL path (spawned worker, process group, "
+                              "all-reduce) was checked there: sums correct.")
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots,
                        params, (*notes, f"not run: {reason}"))
     return _verdict(rows, fits, link, COLUMNS, plots, params, notes)

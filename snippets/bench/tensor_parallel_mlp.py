@@ -14,7 +14,7 @@ p = 1, 2, 4 are subgroups of one launch.
 
 from __future__ import annotations
 
-from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps
+from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
 
@@ -28,6 +28,7 @@ CASE = CaseInfo(
 )
 
 MIB = 2**20
+UNRUN = "the split layer and its all-reduce at p = 2 and 4 through NCCL, against the formula"
 # Rules for the verdict, each (name, threshold): all hold -> supports, some -> partly.
 MAX_REL_ERR = 2e-2  # the split layer equals the unsplit one (bf16 operands: 1e-3..1e-2)
 ALLREDUCE_WITHIN = 2.0  # the output all-reduce within 2x of the formula at link peak
@@ -125,6 +126,10 @@ def run(ctx) -> Outcome:
     cuda = ctx.is_cuda
     gpus = gpu_count() if cuda else 0
     worlds = [1, *(p for p in (2, 4, 8) if p <= gpus)] if cuda else [1, 2]
+    if ctx.full and not cuda:  # a record of what could not run here, no numbers
+        reason = unrun_reason(0, UNRUN + "; also the 1-GPU layer")
+        return Outcome("not-run", f"Not measured: {reason}", params={"gpus_visible": 0},
+                       notes=(f"not run: {reason}",))
     shape = ctx.pick({"tokens": 16, "d": 32}, {"tokens": 8192, "d": 8192})
     payload = {"worlds": worlds, **shape, "reps": ctx.pick(3, 20)}
     out = launch("snippets.bench.tensor_parallel_mlp:measure_rank", max(worlds),
@@ -147,10 +152,9 @@ def run(ctx) -> Outcome:
                        COLUMNS, tuple(rows), plots, params)
     base = rows[0]
     if len(rows) == 1:
-        reason = (f"{gpus} GPU visible (the multi-GPU machine kinds were withheld in this "
-                  f"session). Only p = 1 ran, through NCCL: the layer took {base['layer_ms']:.2f} ms "
-                  f"({base['tflops_per_gpu']:.0f} TFLOP/s). Unrun: the split layer and its "
-                  "all-reduce at p = 2 and 4 against the formula.")
+        reason = unrun_reason(gpus, UNRUN, (
+            f"Only p = 1 ran, through NCCL: the layer took {base['layer_ms']:.2f} ms "
+            f"({base['tflops_per_gpu']:.0f} TFLOP/s)."))
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots, params,
                        (f"not run: {reason}",))
     multi = rows[1:]

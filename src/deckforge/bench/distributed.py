@@ -217,3 +217,11 @@ def probe(*, rank: int, world: int, device: str, sleep_rank: int | None = None,
     dist.all_reduce(value)
     return {"env": {k: os.environ.get(k) for k in SAFE_ENV}, "sum": value.item(),
             "snippets": str(Path(importlib.import_module("snippets").__file__).resolve())}
+
+
+def unrun_reason(gpus: int, unrun: str, ran: str = "") -> str:
+    """Why a distributed case records `not-run`, and what remains unrun (its summary is
+    'Not measured: ' + this). `ran` says what did run (a p = 1 baseline)."""
+    where = "no GPU is visible" if gpus == 0 else f"{gpus} GPU visible"
+    return (f"{where}; the case needs 2 or more GPUs of one host. {ran + ' ' if ran else ''}"
+            f"Unrun: {unrun}.")
