@@ -92,3 +92,56 @@ def test_ddp_efficiency_and_predicted_allreduce():
     assert four["tokens_per_s"] == pytest.approx(32_000) and four["efficiency"] == pytest.approx(0.8)
     assert four["predicted_allreduce_ms"] == pytest.approx(1.5 * 800e6 / 450e9 * 1e3)
     assert four["exposed_comm_ms"] == pytest.approx(24.0)
+
+
+# --- the multi-GPU verdicts (never run in CI, where there is no GPU: checked on made-up rows) --
+
+def _ring_raw(p: int, busbw_1g: float) -> list[dict]:
+    big = 2**30
+    ms = 2 * (p - 1) / p * big / (busbw_1g * 1e9) * 1e3
+    return [{"world": p, "dtype": "bfloat16", "bytes": 2**16, "ms": 0.02, "q1_ms": 0.02,
+             "q3_ms": 0.02, "correct": True},
+            {"world": p, "dtype": "bfloat16", "bytes": big, "ms": ms, "q1_ms": ms, "q3_ms": ms,
+             "correct": True}]
+
+
+@pytest.mark.parametrize(("busbw_p2", "busbw_p4", "verdict"), [
+    (360.0, 350.0, "supports"),  # within 2x of the 450 GB/s link, alike for p = 2 and 4
+    (360.0, 240.0, "partly"),  # within 2x, but busbw depends on p (33% apart)
+    (100.0, 60.0, "contradicts"),  # 4.5x and 7.5x slower than the link, and p-dependent
+])
+def test_ring_verdict_rules(busbw_p2, busbw_p4, verdict):
+    from snippets.bench.ring_allreduce import conclude, derive
+
+    rows, fits = derive(_ring_raw(2, busbw_p2) + _ring_raw(4, busbw_p4), link_gbs=450.0)
+    outcome = conclude(rows, fits, 450.0)
+    assert outcome.verdict == verdict
+    assert outcome.summary.startswith("A 1 GiB all-reduce: p=2 bfloat16: busbw")
+    assert "MiB" in outcome.summary.split("latency stops dominating above about")[1]
+
+
+@pytest.mark.parametrize(("step4_ms", "allreduce_ms", "verdict"), [
+    (104.0, 3.0, "supports"), (125.0, 3.0, "partly"), (125.0, 30.0, "contradicts")])
+def test_ddp_verdict_rules(step4_ms, allreduce_ms, verdict):
+    from snippets.bench.ddp_scaling import conclude, derive
+
+    raw = [{"world": 1, "step_ms": 100.0, "step_q1_ms": 1, "step_q3_ms": 1, "local_ms": 100.0,
+            "grad_bytes": 800e6, "allreduce_ms": None, "identical": True},
+           {"world": 4, "step_ms": step4_ms, "step_q1_ms": 1, "step_q3_ms": 1, "local_ms": 100.0,
+            "grad_bytes": 800e6, "allreduce_ms": allreduce_ms, "identical": True}]
+    outcome = conclude(derive(raw, tokens_per_gpu=1000, link_gbs=450.0))
+    assert outcome.verdict == verdict and "efficiency" in outcome.summary
+
+
+@pytest.mark.parametrize(("allreduce_ms", "rel_err", "verdict"), [
+    (0.5, 4e-3, "supports"), (5.0, 4e-3, "partly"), (5.0, 0.5, "contradicts")])
+def test_tensor_parallel_verdict_rules(allreduce_ms, rel_err, verdict):
+    from snippets.bench.tensor_parallel_mlp import conclude, derive
+
+    raw = [{"world": 1, "rel_err": 0.0, "out_bytes": 2**27, "layer_ms": 11.0, "local_ms": 11.0,
+            "allreduce_ms": 0.01},
+           {"world": 2, "rel_err": rel_err, "out_bytes": 2**27, "layer_ms": 6.0, "local_ms": 5.6,
+            "allreduce_ms": allreduce_ms}]
+    rows = derive(raw, tokens=8192, d=8192, link_gbs=450.0)
+    assert rows[1]["predicted_allreduce_ms"] == pytest.approx(2**27 / 450e9 * 1e3)  # p=2: 1 x Z
+    assert conclude(rows).verdict == verdict

@@ -19,6 +19,7 @@ from __future__ import annotations
 from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
+from snippets.bench._util import fmt
 
 CASE = CaseInfo(
     id="ddp-scaling",
@@ -207,7 +208,12 @@ def run(ctx) -> Outcome:
             f"{params['parameters'] / 1e6:.0f} M parameters); a baseline, not a scaling result."))
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots, params,
                        (f"not run: {reason}",))
-    multi = rows[1:]
+    return conclude(rows, plots, params)
+
+
+def conclude(rows: list[dict], plots=(), params: dict | None = None) -> Outcome:
+    """The verdict of a multi-GPU run (rows[0] is p = 1) by the named rules."""
+    base, multi = rows[0], rows[1:]
     rules = [("efficiency", all(r["efficiency"] >= MIN_EFFICIENCY for r in multi)),
              ("allreduce-formula", all(r["allreduce_vs_formula"] is not None
                                        and r["allreduce_vs_formula"] <= ALLREDUCE_WITHIN
@@ -216,8 +222,9 @@ def run(ctx) -> Outcome:
     verdict = "supports" if held == len(rules) else ("partly" if held else "contradicts")
     parts = "; ".join(
         f"p={r['world']}: {r['tokens_per_s']:.4g} tokens/s, efficiency {r['efficiency']:.2f}, "
-        f"all-reduce of {r['grad_mib']:.0f} MiB {r['allreduce_ms']:.2f} ms vs {r['predicted_allreduce_ms']:.2f} "
-        f"ms by the formula, {r['exposed_comm_ms']:.1f} ms exposed" for r in multi)
-    summary = (f"1 GPU: {base['tokens_per_s']:.4g} tokens/s; {parts}; replicas bit-identical.")
-    return Outcome(verdict, summary, COLUMNS, tuple(rows), plots,
-                   {**params, "rules": {name: ok for name, ok in rules}})
+        f"all-reduce of {r['grad_mib']:.0f} MiB {fmt(r['allreduce_ms'])} ms vs "
+        f"{fmt(r['predicted_allreduce_ms'])} ms by the formula, {r['exposed_comm_ms']:.1f} ms "
+        "exposed" for r in multi)
+    summary = f"1 GPU: {base['tokens_per_s']:.4g} tokens/s; {parts}; replicas bit-identical."
+    return Outcome(verdict, summary, COLUMNS, tuple(rows), tuple(plots),
+                   {**(params or {}), "rules": {name: ok for name, ok in rules}})

@@ -197,10 +197,12 @@ def run(ctx) -> Outcome:
                               "all-reduce) was checked there: sums correct.")
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots,
                        params, (*notes, f"not run: {reason}"))
-    return _verdict(rows, fits, link, COLUMNS, plots, params, notes)
+    return conclude(rows, fits, link, plots, params, notes)
 
 
-def _verdict(rows, fits, link, columns, plots, params, notes) -> Outcome:
+def conclude(rows: list[dict], fits: dict, link: float | None, plots=(), params: dict | None = None,
+             notes=()) -> Outcome:
+    """The verdict of a multi-GPU run by the named rules (rows from `derive`)."""
     large = [r for r in rows if r["mib"] >= 1024]
     at_1g = [r for r in rows if r["mib"] == 1024]
     busbw = [r["busbw_gbs"] for r in large]
@@ -218,5 +220,6 @@ def _verdict(rows, fits, link, columns, plots, params, notes) -> Outcome:
     summary = (f"A 1 GiB all-reduce: {one_g}. The formula's time at the {link:.0f} GB/s link peak "
                f"predicts the measured time of >= 1 GiB within {factor:.2f}x; latency stops "
                f"dominating above about {cross}." if link else f"A 1 GiB all-reduce: {one_g}.")
-    params = {**params, "rules": {name: ok for name, ok in rules}, "busbw_spread_large": spread}
-    return Outcome(verdict, summary, columns, tuple(rows), plots, params, notes)
+    params = {**(params or {}), "rules": {name: ok for name, ok in rules},
+              "busbw_spread_large": spread}
+    return Outcome(verdict, summary, COLUMNS, tuple(rows), tuple(plots), params, tuple(notes))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
+from snippets.bench._util import fmt
 
 CASE = CaseInfo(
     id="tensor-parallel-mlp",
@@ -157,18 +158,24 @@ def run(ctx) -> Outcome:
             f"({base['tflops_per_gpu']:.0f} TFLOP/s)."))
         return Outcome("not-run", f"Not measured: {reason}", COLUMNS, tuple(rows), plots, params,
                        (f"not run: {reason}",))
-    multi = rows[1:]
-    rules = [("exact", True),
+    return conclude(rows, plots, params)
+
+
+def conclude(rows: list[dict], plots=(), params: dict | None = None) -> Outcome:
+    """The verdict of a multi-GPU run (rows[0] is p = 1) by the named rules."""
+    base, multi = rows[0], rows[1:]
+    worst = max(r["rel_err"] for r in rows)
+    rules = [("exact", worst <= MAX_REL_ERR),
              ("allreduce-formula", all(r["allreduce_vs_formula"] is not None
                                        and r["allreduce_vs_formula"] <= ALLREDUCE_WITHIN
                                        for r in multi))]
     held = sum(ok for _name, ok in rules)
-    verdict = "supports" if held == len(rules) else "partly"
+    verdict = "supports" if held == len(rules) else ("partly" if held else "contradicts")
     parts = "; ".join(
         f"p={r['world']}: {r['layer_ms']:.2f} ms ({r['speedup']:.2f}x), all-reduce of "
-        f"{r['out_mib']:.0f} MiB {r['allreduce_ms']:.2f} ms vs {r['predicted_allreduce_ms']:.2f} ms "
-        f"by the formula, {100 * r['comm_share']:.0f}% of the layer" for r in multi)
+        f"{r['out_mib']:.0f} MiB {fmt(r['allreduce_ms'])} ms vs {fmt(r['predicted_allreduce_ms'])} "
+        f"ms by the formula, {100 * r['comm_share']:.0f}% of the layer" for r in multi)
     summary = (f"The split layer equals the unsplit one to {worst:.1e} with one all-reduce; "
                f"p=1: {base['layer_ms']:.2f} ms; {parts}.")
-    return Outcome(verdict, summary, COLUMNS, tuple(rows), plots,
-                   {**params, "rules": {name: ok for name, ok in rules}})
+    return Outcome(verdict, summary, COLUMNS, tuple(rows), tuple(plots),
+                   {**(params or {}), "rules": {name: ok for name, ok in rules}})
