@@ -210,9 +210,12 @@ def test_committed_result_is_valid_and_measured_on_the_gpu(path):
     check_result(result)
     assert result["case"] == path.stem
     assert result["size"] == "full", "commit GPU (full-size) results, not CPU test runs"
-    assert "H200" in result["environment"]["device"] or "H100" in result["environment"]["device"]
     if result["verdict"] == "not-run":
+        # a record of what did not run (e.g. no multi-GPU host was lent): no numbers to trust,
+        # so it may be written on any machine
         assert result["summary"].lower().startswith("not measured") or "error" in result
+    else:
+        assert "H200" in result["environment"]["device"] or "H100" in result["environment"]["device"]
 
 
 # --- the measured pass -----------------------------------------------------------------------

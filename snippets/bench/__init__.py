@@ -21,4 +21,6 @@ CASES = [
     "low-precision-matmul",
     "lora-merge",
     "ring-allreduce",
+    "ddp-scaling",
+    "tensor-parallel-mlp",
 ]

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Peaks:
-    """Datasheet ceilings of one device: dense TFLOP/s (TOP/s for int8) by dtype, HBM GB/s."""
+    """Datasheet ceilings of one device: dense TFLOP/s (TOP/s for int8) by dtype, HBM GB/s,
+    and the GPU-to-GPU link's bandwidth in one direction (what a ring all-reduce's sends use)."""
 
     name: str
     tflops: dict[str, float] = field(default_factory=dict)
     hbm_gbs: float | None = None
     source: str = ""
+    link_gbs: float | None = None
 
     def ridge(self, dtype: str = "bf16") -> float | None:
         """FLOP per byte above which a kernel of `dtype` is compute-bound."""
@@ -37,17 +39,21 @@ class Peaks:
 
     def to_json(self) -> dict:
         return {"name": self.name, "tflops": dict(self.tflops), "hbm_gbs": self.hbm_gbs,
-                "ridge_bf16": self.ridge("bf16"), "source": self.source}
+                "ridge_bf16": self.ridge("bf16"), "link_gbs": self.link_gbs,
+                "source": self.source}
 
 
 # Hopper dense rates (no 2:4 sparsity) are the same for the H100 SXM and the H200; the H200's
-# HBM3e is faster. Datasheet values: NVIDIA H100/H200 Tensor Core GPU datasheets.
+# HBM3e is faster. Datasheet values: NVIDIA H100/H200 Tensor Core GPU datasheets. Both SXM parts
+# have fourth-generation NVLink at 900 GB/s per GPU counting both directions: 450 GB/s each way.
 _HOPPER_TFLOPS = {"fp64": 66.9, "fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4,
                   "fp8": 1978.9, "int8": 1978.9}
 H200 = Peaks("NVIDIA H200 (SXM)", dict(_HOPPER_TFLOPS), 4800.0,
-             "NVIDIA H200 datasheet: 989 TFLOP/s dense bf16, 4.8 TB/s HBM3e")
+             "NVIDIA H200 datasheet: 989 TFLOP/s dense bf16, 4.8 TB/s HBM3e, NVLink 900 GB/s "
+             "(both directions)", link_gbs=450.0)
 H100 = Peaks("NVIDIA H100 (SXM)", dict(_HOPPER_TFLOPS), 3350.0,
-             "NVIDIA H100 SXM datasheet: 989 TFLOP/s dense bf16, 3.35 TB/s HBM3")
+             "NVIDIA H100 SXM datasheet: 989 TFLOP/s dense bf16, 3.35 TB/s HBM3, NVLink 900 GB/s "
+             "(both directions)", link_gbs=450.0)
 UNKNOWN = Peaks("unknown device", {}, None, "no datasheet peaks known: fractions are null")
 
 _BY_NAME = (("H200", H200), ("H100", H100))

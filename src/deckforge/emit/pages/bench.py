@@ -197,7 +197,9 @@ def render(result: BenchResult, page: str, rel, link=None, cache_dir: Path | Non
     env = data.get("environment") or {}
     if isinstance(env, dict) and env:
         parts = [f"{k} {escape(str(env[k]))}" for k in ("device", "driver", "cuda", "torch", "triton", "date") if env.get(k)]
-        lines += ["*Measured on* " + " · ".join(parts) + f" · raw data `{result.path}`", ""]
+        # a not-run record measured nothing: it says where it was written
+        on = "*Recorded on* " if data.get("verdict") == "not-run" else "*Measured on* "
+        lines += [on + " · ".join(parts) + f" · raw data `{result.path}`", ""]
     assets: dict[str, bytes] = {}
     for i, spec in enumerate(p for p in data.get("plots") or [] if isinstance(p, dict)):
         svg = cached_plot(data, spec, cache_dir, {} if memo is None else memo)
