@@ -25,7 +25,15 @@ Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
 
 def passes() -> list[tuple[str, Pass]]:
     from deckforge.passes import (
-        cards, check, compute, dedupe, link, measured, normalize, prose_math, repair,
+        cards,
+        check,
+        compute,
+        dedupe,
+        link,
+        measured,
+        normalize,
+        prose_math,
+        repair,
     )
 
     return [
