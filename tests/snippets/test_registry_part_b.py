@@ -185,7 +185,7 @@ EXPECTED = [
     ("cs242-systems-flashcards.txt", 274, "tied-embeddings"),
     ("cs336-lecture-notes.md", 18, "bpe-merge"),
     ("cs336-lecture-notes.md", 22, "bpe-merge"),
-    ("cs336-lecture-notes.md", 27, "bpe-merge"),
+    ("cs336-lecture-notes.md", 24, "bpe-merge"),
     ("cs336-lecture-notes.md", 74, "memory-accounting"),
     ("cs336-lecture-notes.md", 85, "training-flops"),
     ("cs336-lecture-notes.md", 91, "training-flops"),

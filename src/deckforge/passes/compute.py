@@ -100,7 +100,9 @@ def _card(card: Card, specs, registry) -> Card:
         return card
     result = _answer(card, specs, registry)
     if result is None:
-        flags = tuple(replace(f, cause=f.cause or UNANSWERED) if f.name == "needs-review" else f
+        # An open exam question is more than a missing answer: later passes must not fill it
+        # with a formula's LaTeX (the cards pass may have set cause `missing-answer`).
+        flags = tuple(replace(f, cause=UNANSWERED) if f.name == "needs-review" else f
                       for f in card.flags)
         return replace(card, flags=flags)
     answer, spec, reason = result
