@@ -101,6 +101,8 @@ FORMULAS = [
             "memory accounting",
             "memory breakdown",
             "num_parameters",
+            "num_activations",
+            "num_gradients",
             "total_memory",
             "optimizer states",
         ),

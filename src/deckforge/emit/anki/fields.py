@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from deckforge.emit.anki.html import (
     ImageResolver,
+    _no_templates,
     cloze_to_html,
     escape,
     has_cloze,
@@ -97,11 +98,11 @@ def source_html(card: Card, source_url) -> str:
         links.append(f'<a href="{escape(url)}">{label}</a>' if url else label)
     parts = [f'<div class="df-from">From {", ".join(links)}</div>'] if links else []
     if card.flags:
-        items = "".join(f'<li><span class="df-flag">{escape(f.name)}</span> {escape(f.reason)}</li>'
+        items = "".join(f'<li><span class="df-flag">{escape(f.name)}</span> {_no_templates(escape(f.reason))}</li>'
                         for f in card.flags)
         parts.append(f'<ul class="df-flags">{items}</ul>')
     if card.verified:
-        items = "".join(f'<li class="df-verified">✓ {escape(v)}</li>' for v in card.verified)
+        items = "".join(f'<li class="df-verified">✓ {_no_templates(escape(v))}</li>' for v in card.verified)
         parts.append(f'<ul class="df-flags">{items}</ul>')
     return "".join(parts)
 
