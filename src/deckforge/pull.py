@@ -77,7 +77,7 @@ def read_export(path: Path) -> list[ExportNote]:
     try:
         from anki.collection import Collection
     except ImportError as err:  # pragma: no cover - the anki package is a dependency
-        raise PullError("`deckforge pull` needs the `anki` package: pip install anki") from err
+        raise PullError("`deckforge pull` needs the `anki` package: pip install 'deckforge[pull]'") from err
     tmp = Path(tempfile.mkdtemp(prefix="deckforge-pull-"))
     try:
         col_path = tmp / "collection.anki2"
