@@ -1,7 +1,7 @@
 """The formula registry: formulas and concepts declared by the modules in `snippets/`.
 
 Each snippet module declares `FORMULAS` (a list of deckforge.model.Formula) and may declare
-`CONCEPTS`. Loading imports only the modules themselves; they import torch lazily inside
+`CONCEPTS` and `FINGERPRINTS` (how its formulas look in notes, deckforge.model.Fingerprint). Loading imports only the modules themselves; they import torch lazily inside
 functions, so building a deck never pays for torch.
 """
 
@@ -13,13 +13,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 
 @dataclass(frozen=True)
 class Registry:
     formulas: tuple[Formula, ...] = ()
     concepts: tuple[Concept, ...] = ()
+    # How formulas look in notes (each module's `FINGERPRINTS`), in module order.
+    fingerprints: tuple[Fingerprint, ...] = ()
 
     def formula(self, formula_id: str) -> Formula | None:
         return next((f for f in self.formulas if f.id == formula_id), None)
@@ -35,6 +37,7 @@ def load_registry(snippets_dir: Path) -> Registry:
     package = _import_package(snippets_dir)
     formulas: list[Formula] = []
     concepts: list[Concept] = []
+    fingerprints: list[Fingerprint] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         # Subpackages (snippets/bench/: GPU cases) are not formula families; importing them
         # would pull torch into `deckforge build`.
@@ -43,9 +46,11 @@ def load_registry(snippets_dir: Path) -> Registry:
         module = importlib.import_module(f"{snippets_dir.name}.{info.name}")
         formulas.extend(getattr(module, "FORMULAS", ()))
         concepts.extend(getattr(module, "CONCEPTS", ()))
+        fingerprints.extend(getattr(module, "FINGERPRINTS", ()))
     return Registry(
         formulas=tuple(sorted(formulas, key=lambda f: f.id)),
         concepts=tuple(sorted(concepts, key=lambda c: c.id)),
+        fingerprints=tuple(fingerprints),
     )
 
 
@@ -71,9 +76,9 @@ def formula_factory(module: str, tests_file: str):
     """A `Formula` builder for one snippet module: `module` and the test node ids' file are
     filled in, so a family's declarations list only what differs between its formulas."""
 
-    def formula(id, name, latex, concept, aliases, section, tests) -> Formula:
+    def formula(id, name, latex, concept, aliases, section, tests, symbols=()) -> Formula:
         return Formula(id=id, name=name, latex=latex, concept=concept, aliases=tuple(aliases),
                        module=module, section=section,
-                       tests=tuple(f"{tests_file}::{t}" for t in tests))
+                       tests=tuple(f"{tests_file}::{t}" for t in tests), symbols=tuple(symbols))
 
     return formula

@@ -24,11 +24,21 @@ Pass = Callable[[KnowledgeGraph, Context], KnowledgeGraph]
 
 
 def passes() -> list[tuple[str, Pass]]:
-    from deckforge.passes import cards, check, dedupe, link, measured, normalize, repair
+    from deckforge.passes import (
+        cards,
+        check,
+        dedupe,
+        formula_link,
+        link,
+        measured,
+        normalize,
+        repair,
+    )
 
     return [
         ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
         ("cards", cards.make_cards),  # RawItem -> Card, with a kind
+        ("formulas", formula_link.link_formulas),  # cards -> the registry formulas they are about
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks
