@@ -66,6 +66,13 @@ FORMULAS = [
             f"{_TESTS}::test_exact_when_centroids_are_the_rows",
             f"{_TESTS}::test_nearest_centroid_matches_torch_cdist",
         ),
+        symbols=(
+            ("a", "input row vector (a data sample)"),
+            ("b_j", "column j of the fixed weight matrix B"),
+            ("S", "number of subspaces (codebooks)"),
+            (r"\mathrm{LUT}_s", "lookup table of subspace s"),
+            ("c_i", "centroid i of a subspace"),
+        ),
     )
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 MODULE = "snippets/attention.py"
 TESTS = "tests/snippets/test_attention.py"
@@ -53,7 +53,7 @@ CONCEPTS = [
 ]
 
 
-def _formula(id, name, latex, aliases, section, tests):
+def _formula(id, name, latex, aliases, section, tests, symbols=()):
     return Formula(
         id=id,
         name=name,
@@ -63,6 +63,7 @@ def _formula(id, name, latex, aliases, section, tests):
         module=MODULE,
         section=section,
         tests=tuple(f"{TESTS}::{t}" for t in tests),
+        symbols=symbols,
     )
 
 
@@ -84,6 +85,12 @@ FORMULAS = [
         ),
         "scaled_dot_product_attention",
         ("test_sdpa_matches_torch", "test_scale_keeps_score_variance_near_one"),
+        symbols=(
+            ("Q", "query matrix"),
+            ("K", "key matrix"),
+            ("V", "value matrix"),
+            ("d_k", "key dimension"),
+        ),
     ),
     _formula(
         "multi-head-attention",
@@ -105,6 +112,17 @@ FORMULAS = [
         ),
         "multi_head_attention",
         ("test_mha_matches_torch", "test_head_dim_of_the_base_transformer"),
+        symbols=(
+            ("Q", "query matrix"),
+            ("K", "key matrix"),
+            ("V", "value matrix"),
+            ("h", "number of heads"),
+            ("W^O", "output projection"),
+            ("W_i^Q", "query projection of head i"),
+            ("d_k", "key dimension per head"),
+            ("d_v", "value dimension per head"),
+            (r"d_{\text{model}}", "model dimension"),
+        ),
     ),
     _formula(
         "attention-weights",
@@ -121,6 +139,14 @@ FORMULAS = [
         ),
         "attention_weights",
         ("test_general_attention_is_a_convex_mixture",),
+        symbols=(
+            ("q", "query vector"),
+            ("k_i", "key vector i"),
+            ("v_i", "value vector i"),
+            ("m", "number of key-value pairs"),
+            (r"\alpha_i", "attention weight of position i"),
+            ("a", "alignment score function"),
+        ),
     ),
     _formula(
         "alignment-scores",
@@ -138,6 +164,13 @@ FORMULAS = [
         ),
         "alignment_scores",
         ("test_alignment_scores",),
+        symbols=(
+            ("s_t", "decoder state at step t (the query)"),
+            ("h_i", "encoder hidden state i (the key)"),
+            ("W_a", "learned alignment weight matrix"),
+            ("v_a", "learned alignment vector"),
+            ("n", "dimension of the hidden states"),
+        ),
     ),
     _formula(
         "qkv-projections",
@@ -153,6 +186,19 @@ FORMULAS = [
         ),
         "qkv_projections",
         ("test_qkv_projection_shapes_independent_of_n",),
+        symbols=(
+            ("X", "input embeddings (one row per token)"),
+            ("Q", "query matrix"),
+            ("K", "key matrix"),
+            ("V", "value matrix"),
+            ("W^Q", "query projection"),
+            ("W^K", "key projection"),
+            ("W^V", "value projection"),
+            ("N", "number of tokens"),
+            ("d_k", "key dimension"),
+            ("d_v", "value dimension"),
+            ("d", "embedding dimension"),
+        ),
     ),
     _formula(
         "attention-scores",
@@ -167,6 +213,12 @@ FORMULAS = [
         ),
         "attention_scores",
         ("test_score_matrix_is_n_by_n",),
+        symbols=(
+            ("S", "attention score matrix"),
+            ("Q", "query matrix"),
+            ("K", "key matrix"),
+            ("N", "number of tokens (sequence length)"),
+        ),
     ),
     _formula(
         "causal-attention",
@@ -181,6 +233,13 @@ FORMULAS = [
         ),
         "causal_attention",
         ("test_causal_matches_torch", "test_causal_output_ignores_future_tokens"),
+        symbols=(
+            ("Q", "query matrix"),
+            ("K", "key matrix"),
+            ("V", "value matrix"),
+            ("d_k", "key dimension"),
+            ("M", "causal mask (minus infinity above the diagonal)"),
+        ),
     ),
     _formula(
         "cross-attention",
@@ -199,6 +258,14 @@ FORMULAS = [
         ),
         "cross_attention",
         ("test_cross_attention_matches_torch",),
+        symbols=(
+            (r"X_{\text{dec}}", "decoder states (the queries)"),
+            (r"X_{\text{enc}}", "encoder outputs (keys and values)"),
+            ("W^Q", "query projection"),
+            ("W^K", "key projection"),
+            ("W^V", "value projection"),
+            ("d_k", "key dimension"),
+        ),
     ),
     _formula(
         "attention-complexity",
@@ -215,6 +282,11 @@ FORMULAS = [
         ),
         "attention_complexity",
         ("test_attention_flops_match_flop_counter", "test_rnn_flops_match_flop_counter"),
+        symbols=(
+            ("n", "sequence length"),
+            ("d", "representation dimension"),
+            ("k", "convolution kernel width"),
+        ),
     ),
 ]
 
@@ -398,4 +470,29 @@ CLAIMS = [
              phrases=(r"(?:linear )?projection matri(?:x|ces)(?: \w+ and \w+)?(?:'s)?(?: dimensions| shapes?)?",
                       r"(?:their|the) dimensions"),
              variables=(_N,)),
+]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("scaled-dot-product-attention",
+                r"softmax\(dkqkt\)\*?v",
+                "Attention(Q,K,V)=softmax(dkQKT)V"),
+    Fingerprint("scaled-dot-product-attention",
+                r"softmax\(qkt/sqrtdk\)v",
+                r"softmax(QK^T / \sqrt{d_k})V",
+                mangled=False),
+    Fingerprint("multi-head-attention",
+                r"multihead\(q,k,v\)=concat\(head1,(?:…|\.\.\.),headh\)",
+                "MultiHead(Q,K,V)=Concat(head1,…,headh)WO"),
+    Fingerprint("multi-head-attention",
+                r"headi=attention\(qwiq,kwik,vwiv\)",
+                "where headi=Attention(QWiQ,KWiK,VWiV)"),
+    Fingerprint("qkv-projections",
+                r"(?:q=xwq|k=xwk|v=xwv)\[shape:n\*d[kv]\]",
+                "Q=XWQ[Shape:N×dk]",
+                mangled=False,
+                flat=True),
+    Fingerprint("attention-scores", "scores=qkt$", "Scores=QKT", mangled=False, flat=True),
 ]

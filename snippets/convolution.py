@@ -92,6 +92,14 @@ FORMULAS = [
             f"{_TESTS}::test_conv_macs_match_torch_flop_counter",
             f"{_TESTS}::test_conv_macs_match_brute_force_loop",
         ),
+        symbols=(
+            ("B", "batch size"),
+            ("M", "number of filters (output channels)"),
+            ("K", "kernel size (height and width)"),
+            ("C", "number of input channels"),
+            ("E", "output height"),
+            ("F", "output width"),
+        ),
     ),
     Formula(
         id="conv-storage",
@@ -106,6 +114,16 @@ FORMULAS = [
         module=_MODULE,
         section="conv_storage",
         tests=(f"{_TESTS}::test_conv_storage_counts_weight_input_output",),
+        symbols=(
+            ("M", "number of filters (output channels)"),
+            ("C", "number of input channels"),
+            ("K", "kernel size"),
+            ("B", "batch size"),
+            ("H", "input height"),
+            ("W", "input width"),
+            ("E", "output height"),
+            ("F", "output width"),
+        ),
     ),
     Formula(
         id="conv-output-size",
@@ -128,6 +146,13 @@ FORMULAS = [
             f"{_TESTS}::test_output_size_matches_torch",
             f"{_TESTS}::test_stride_ops_ratio",
         ),
+        symbols=(
+            ("E", "output size (height)"),
+            ("H", "input size (height)"),
+            ("P", "padding"),
+            ("K", "kernel size"),
+            ("S", "stride"),
+        ),
     ),
     Formula(
         id="group-conv-macs",
@@ -142,6 +167,14 @@ FORMULAS = [
         module=_MODULE,
         section="group_conv",
         tests=(f"{_TESTS}::test_group_conv_counts_match_torch",),
+        symbols=(
+            ("E", "output height"),
+            ("F", "output width"),
+            ("K", "kernel size"),
+            ("C", "number of input channels"),
+            ("M", "number of filters (output channels)"),
+            ("G", "number of groups"),
+        ),
     ),
     Formula(
         id="im2col",
@@ -156,6 +189,16 @@ FORMULAS = [
         module=_MODULE,
         section="im2col",
         tests=(f"{_TESTS}::test_im2col_matmul_equals_conv2d",),
+        symbols=(
+            ("Y", "output feature map as a matrix"),
+            (r"W_{\text{mat}}", "filters flattened into a matrix"),
+            (r"X_{\text{col}}", "input patches unrolled as columns"),
+            ("M", "number of filters"),
+            ("C", "number of input channels"),
+            ("K", "kernel size"),
+            ("E", "output height"),
+            ("F", "output width"),
+        ),
     ),
     Formula(
         id="dsc-macs",
@@ -176,6 +219,13 @@ FORMULAS = [
         module=_MODULE,
         section="dsc",
         tests=(f"{_TESTS}::test_dsc_macs_match_torch_flop_counter",),
+        symbols=(
+            ("K", "kernel size (height and width)"),
+            ("C", "number of input channels"),
+            ("M", "number of filters (output channels)"),
+            ("E", "output height"),
+            ("F", "output width"),
+        ),
     ),
     Formula(
         id="dsc-params",
@@ -208,6 +258,11 @@ FORMULAS = [
             f"{_TESTS}::test_dsc_params_match_torch_modules",
             f"{_TESTS}::test_dsc_savings_trends",
         ),
+        symbols=(
+            ("K", "kernel size (height and width)"),
+            ("C", "number of input channels"),
+            ("M", "number of filters (output channels)"),
+        ),
     ),
     Formula(
         id="dsc-storage",
@@ -221,6 +276,15 @@ FORMULAS = [
         module=_MODULE,
         section="dsc",
         tests=(f"{_TESTS}::test_dsc_storage_counts_tensors",),
+        symbols=(
+            ("C", "number of input channels"),
+            ("H", "input height"),
+            ("W", "input width"),
+            ("K", "kernel size"),
+            ("E", "output height"),
+            ("F", "output width"),
+            ("M", "number of filters (output channels)"),
+        ),
     ),
 ]
 

@@ -67,6 +67,13 @@ FORMULAS = [
         module=MODULE,
         section="ddpm_forward",
         tests=(f"{TESTS}::test_closed_form_marginal_matches_step_by_step_simulation",),
+        symbols=(
+            ("x_t", "noisy sample at step t"),
+            ("x_0", "clean data sample"),
+            (r"\beta_t", "noise variance at step t"),
+            (r"\bar\alpha_t", "cumulative product of 1 - beta up to step t"),
+            ("I", "identity matrix"),
+        ),
     ),
     Formula(
         id="ddpm-loss",
@@ -85,6 +92,13 @@ FORMULAS = [
         module=MODULE,
         section="ddpm_loss",
         tests=(f"{TESTS}::test_noise_prediction_loss_and_x0_recovery",),
+        symbols=(
+            (r"\varepsilon", "Gaussian noise added"),
+            (r"\varepsilon_\theta", "noise-prediction network"),
+            ("x_0", "clean data sample"),
+            ("t", "diffusion step"),
+            (r"\bar\alpha_t", "cumulative signal fraction at step t"),
+        ),
     ),
     Formula(
         id="mdlm-loss",
@@ -112,6 +126,12 @@ FORMULAS = [
         module=MODULE,
         section="mdlm_loss",
         tests=(f"{TESTS}::test_mdlm_masking_rate_and_unbiased_weighting", f"{TESTS}::test_mdlm_loss_matches_torch"),
+        symbols=(
+            ("t", "masking rate (diffusion time)"),
+            ("z_t", "partially masked sequence"),
+            ("x", "clean sequence"),
+            (r"p_\theta", "denoising model"),
+        ),
     ),
     Formula(
         id="latent-compression",
@@ -122,6 +142,12 @@ FORMULAS = [
         module=MODULE,
         section="latent_compression",
         tests=(f"{TESTS}::test_latent_compression_factor",),
+        symbols=(
+            ("H", "image height"),
+            ("W", "image width"),
+            ("f", "downsampling factor of the autoencoder"),
+            ("c", "latent channels"),
+        ),
     ),
 ]
 

@@ -63,6 +63,13 @@ FORMULAS = [
             f"{_TESTS}::test_kd_loss_matches_torch_kl_and_ce",
             f"{_TESTS}::test_t_squared_keeps_soft_gradients_comparable",
         ),
+        symbols=(
+            (r"\alpha", "weight of the soft (distillation) loss"),
+            ("T", "softmax temperature"),
+            ("y", "true label"),
+            ("z_s", "student logits"),
+            ("z_t", "teacher logits"),
+        ),
     ),
     Formula(
         id="softmax-temperature",
@@ -79,6 +86,11 @@ FORMULAS = [
         module=_MODULE,
         section="softmax_temperature",
         tests=(f"{_TESTS}::test_softmax_temperature_matches_torch_and_softens",),
+        symbols=(
+            ("p_i", "probability of class i"),
+            ("z_i", "logit of class i"),
+            ("T", "softmax temperature"),
+        ),
     ),
 ]
 

@@ -93,6 +93,10 @@ FORMULAS = [
         module=MODULE,
         section="ring_allreduce",
         tests=(f"{TESTS}::test_ring_allreduce_simulation",),
+        symbols=(
+            ("N", "number of GPUs (workers) in the ring"),
+            (r"\text{size}", "size of the buffer being reduced (bytes)"),
+        ),
     ),
     Formula(
         id="ddp-gradient-averaging",
@@ -111,6 +115,13 @@ FORMULAS = [
         module=MODULE,
         section="ddp_gradient_averaging",
         tests=(f"{TESTS}::test_ddp_on_gloo_equals_one_big_batch",),
+        symbols=(
+            ("B", "global batch size"),
+            ("N", "number of GPUs (workers)"),
+            (r"\theta", "model parameters"),
+            (r"\ell", "per-example loss"),
+            ("x_i", "example i"),
+        ),
     ),
     Formula(
         id="tensor-parallel-mlp",
@@ -124,6 +135,12 @@ FORMULAS = [
         module=MODULE,
         section="tensor_parallel_mlp",
         tests=(f"{TESTS}::test_megatron_column_split_is_exact_and_row_split_needs_sync",),
+        symbols=(
+            ("X", "input activations"),
+            ("A", "first MLP weight (split by columns)"),
+            ("B", "second MLP weight (split by rows)"),
+            ("Z", "MLP output"),
+        ),
     ),
     Formula(
         id="zero-memory",
@@ -137,6 +154,11 @@ FORMULAS = [
         module=MODULE,
         section="zero_memory",
         tests=(f"{TESTS}::test_zero_memory_and_partition",),
+        symbols=(
+            (r"\Psi", "number of parameters"),
+            ("K", "optimizer-state bytes per parameter"),
+            ("N_d", "data-parallel degree (number of GPUs)"),
+        ),
     ),
 ]
 

@@ -47,6 +47,13 @@ FORMULAS = [
         module=MODULE,
         section="skip_gram",
         tests=(f"{TESTS}::test_skip_gram_pairs_match_brute_force", f"{TESTS}::test_skip_gram_loss_matches_torch"),
+        symbols=(
+            ("T", "corpus length (words)"),
+            ("c", "context window size"),
+            ("w_t", "centre word at position t"),
+            ("v_{w_I}", "input vector of word w_I"),
+            ("V", "vocabulary size"),
+        ),
     ),
     Formula(
         id="mean-pooling",
@@ -57,6 +64,12 @@ FORMULAS = [
         module=MODULE,
         section="mean_pooling",
         tests=(f"{TESTS}::test_mean_pooling_matches_torch",),
+        symbols=(
+            ("e", "sentence embedding"),
+            ("h_i", "token embedding i"),
+            ("m_i", "padding mask of token i"),
+            ("n", "number of tokens"),
+        ),
     ),
 ]
 

@@ -62,6 +62,14 @@ FORMULAS = [
             f"{TESTS}::test_online_softmax_matches_softmax_for_any_block_size",
             f"{TESTS}::test_online_softmax_survives_large_scores",
         ),
+        symbols=(
+            ("m^{(j)}", "running row maximum after block j"),
+            (r"\ell^{(j)}", "running softmax denominator after block j"),
+            ("O^{(j)}", "running (unnormalised) output after block j"),
+            ("S_j", "score block j"),
+            ("V_j", "value block j"),
+            ("T", "number of blocks"),
+        ),
     ),
     Formula(
         id="softmax-block-decomposition",
@@ -85,6 +93,16 @@ FORMULAS = [
             f"{TESTS}::test_block_decomposition_alpha_beta",
             f"{TESTS}::test_block_decomposition_of_attention_output",
         ),
+        symbols=(
+            ("A_1", "first block of scores"),
+            ("A_2", "second block of scores"),
+            ("m_1", "maximum of the first block"),
+            ("m_2", "maximum of the second block"),
+            (r"\ell_1", "sum of exponentials of the first block"),
+            (r"\ell_2", "sum of exponentials of the second block"),
+            ("m", "overall maximum"),
+            (r"\ell", "overall sum of exponentials"),
+        ),
     ),
     Formula(
         id="flash-attention-io",
@@ -102,6 +120,11 @@ FORMULAS = [
         module=MODULE,
         section="flash_attention_io",
         tests=(f"{TESTS}::test_io_counts_of_the_simulation_match_the_formulas",),
+        symbols=(
+            ("N", "sequence length"),
+            ("d", "head dimension"),
+            ("M", "on-chip SRAM size (elements)"),
+        ),
     ),
 ]
 

@@ -47,6 +47,15 @@ FORMULAS = [
         module=MODULE,
         section="grpo",
         tests=(f"{TESTS}::test_group_advantages_match_a_loop", f"{TESTS}::test_clipped_surrogate_matches_torch"),
+        symbols=(
+            (r"\hat A_i", "advantage of sampled response i"),
+            ("r_i", "reward of sampled response i"),
+            ("G", "number of responses sampled per prompt (group size)"),
+            (r"\rho_i", "probability ratio of the new and old policy"),
+            (r"\epsilon", "clipping range"),
+            (r"\beta", "KL penalty weight"),
+            ("J", "GRPO objective"),
+        ),
     )
 ]
 

@@ -70,6 +70,14 @@ FORMULAS = [
         module=MODULE,
         section="kv_cache_size",
         tests=(f"{TESTS}::test_cache_size_matches_allocated_tensors",),
+        symbols=(
+            (r"n_{\text{layers}}", "number of layers"),
+            (r"n_{\text{kv heads}}", "number of key-value heads"),
+            (r"d_{\text{head}}", "head dimension"),
+            (r"\text{seq}", "sequence length (tokens cached)"),
+            (r"\text{batch}", "batch size"),
+            (r"\text{bytes per element}", "bytes per element (precision)"),
+        ),
     ),
     Formula(
         id="kv-cache-decode-cost",
@@ -92,6 +100,11 @@ FORMULAS = [
         tests=(
             f"{TESTS}::test_cached_decode_equals_recomputation",
             f"{TESTS}::test_decode_flops_match_flop_counter",
+        ),
+        symbols=(
+            (r"n_{\text{layers}}", "number of layers"),
+            ("d", "model (hidden) dimension"),
+            ("t", "number of tokens so far (context length)"),
         ),
     ),
     Formula(
@@ -117,6 +130,14 @@ FORMULAS = [
             f"{TESTS}::test_gqa_equals_mha_with_repeated_kv_heads",
             f"{TESTS}::test_gqa_cache_reduction",
             f"{TESTS}::test_arithmetic_intensity_of_decoding",
+        ),
+        symbols=(
+            (r"n_{\text{heads}}", "number of query heads"),
+            (r"n_{\text{kv heads}}", "number of key-value heads"),
+            ("n", "sequence length"),
+            ("d", "model dimension"),
+            ("b", "batch size"),
+            ("h", "number of heads"),
         ),
     ),
 ]

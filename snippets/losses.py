@@ -108,6 +108,10 @@ FORMULAS = [
         "softmax-cross-entropy",
         ("softmax function", "numerically stable softmax", "softmax(z)"),
         "softmax", ("test_softmax_matches_torch",),
+        symbols=(
+            ("z", "logits"),
+            ("z_i", "logit of class i"),
+        ),
     ),
     _formula(
         "cross-entropy", "Cross-entropy",
@@ -115,6 +119,12 @@ FORMULAS = [
         "softmax-cross-entropy",
         ("cross-entropy loss", "cross entropy loss", "negative log-likelihood"),
         "cross_entropy", ("test_cross_entropy_matches_torch",),
+        symbols=(
+            ("p", "true distribution"),
+            ("q", "predicted distribution"),
+            ("z", "logits"),
+            ("y", "true class"),
+        ),
     ),
     _formula(
         "kl-divergence", "Kullback-Leibler divergence",
@@ -122,6 +132,11 @@ FORMULAS = [
         "softmax-cross-entropy",
         ("kl divergence", "kullback-leibler", "kullback leibler", "d_kl"),
         "kl_divergence", ("test_kl_matches_torch_and_is_zero_only_at_equality",),
+        symbols=(
+            ("P", "true (reference) distribution"),
+            ("Q", "approximating distribution"),
+            ("x", "outcome"),
+        ),
     ),
     _formula(
         "label-smoothing", "Label smoothing",
@@ -129,6 +144,12 @@ FORMULAS = [
         "softmax-cross-entropy",
         ("label smoothing", "regularization techniques used to stabilize transformer training"),
         "label_smoothing", ("test_label_smoothing_matches_torch",),
+        symbols=(
+            ("y_k", "one-hot target of class k"),
+            (r"\epsilon_{ls}", "smoothing amount"),
+            ("K", "number of classes"),
+            ("z", "logits"),
+        ),
     ),
     _formula(
         "autoregressive-lm", "Autoregressive factorisation, next-token loss and perplexity",
@@ -136,6 +157,12 @@ FORMULAS = [
         "language-modeling",
         ("central idea of an autoregressive llm", "autoregressive llm", "perplexity", "next-token prediction", "p(x_t | x_{<t})"),
         "autoregressive_lm", ("test_next_token_loss_and_perplexity",),
+        symbols=(
+            ("x_t", "token at position t"),
+            ("T", "sequence length (number of tokens)"),
+            (r"\mathcal{L}", "average negative log-likelihood per token"),
+            (r"\mathrm{PPL}", "perplexity"),
+        ),
     ),
     _formula(
         "bilm-loss", "Bidirectional language-model loss (ELMo)",
@@ -144,6 +171,14 @@ FORMULAS = [
         "language-modeling",
         ("elmo", "loss function minimized during the unsupervised", "bidirectional language model"),
         "bilm_loss", ("test_bilm_loss_is_forward_plus_backward_nll",),
+        symbols=(
+            ("x_t", "token at position t"),
+            ("T", "sequence length"),
+            (r"\theta_e", "token embedding parameters (shared)"),
+            (r"\theta_s", "softmax layer parameters (shared)"),
+            (r"\overrightarrow{\theta}", "forward LSTM parameters"),
+            (r"\overleftarrow{\theta}", "backward LSTM parameters"),
+        ),
     ),
     _formula(
         "simclr-nt-xent", "SimCLR NT-Xent (InfoNCE) loss",
@@ -152,6 +187,11 @@ FORMULAS = [
         "contrastive-learning",
         ("simclr objective", "simclr loss", "temperature τ in simclr", "pairs in simclr", "nt-xent", "infonce loss"),
         "simclr_nt_xent", ("test_nt_xent_matches_loop", "test_nt_xent_is_cross_entropy_over_the_batch"),
+        symbols=(
+            ("z_i", "projected embedding of view i"),
+            (r"\tau", "temperature"),
+            ("N", "batch size (images, two views each)"),
+        ),
     ),
     _formula(
         "clip-loss", "CLIP symmetric contrastive loss",
@@ -160,6 +200,12 @@ FORMULAS = [
         "clip",
         ("clip loss", "clip's key idea", "clip contrastive loss"),
         "clip_loss", ("test_clip_loss_matches_torch_cross_entropy",),
+        symbols=(
+            ("N", "batch size (image-text pairs)"),
+            ("v_i", "normalised image embedding i"),
+            ("t_i", "normalised text embedding i"),
+            (r"\tau", "temperature"),
+        ),
     ),
     _formula(
         "clip-zero-shot", "CLIP zero-shot classification",
@@ -167,6 +213,12 @@ FORMULAS = [
         "clip",
         ("zero-shot classification", "clip linear probe"),
         "clip_zero_shot", ("test_zero_shot_picks_the_most_similar_class",),
+        symbols=(
+            ("x", "input image"),
+            ("c", "candidate class name"),
+            (r"f_{\text{img}}", "image encoder"),
+            (r"f_{\text{text}}", "text encoder"),
+        ),
     ),
     _formula(
         "dino-loss", "DINO loss and EMA teacher",
@@ -175,6 +227,18 @@ FORMULAS = [
         "dino",
         ("dino", "ema play in dino", "self-distillation with no labels", "dino not need negatives", "student/teacher setup with ema"),
         "dino_loss", ("test_dino_loss_matches_torch_soft_cross_entropy", "test_ema_teacher_matches_torch_lerp"),
+        symbols=(
+            ("P_t", "teacher output distribution"),
+            ("P_s", "student output distribution"),
+            ("g_t", "teacher network output"),
+            ("g_s", "student network output"),
+            ("c", "centre (running mean of teacher outputs)"),
+            (r"\tau_t", "teacher temperature"),
+            (r"\tau_s", "student temperature"),
+            (r"\lambda", "EMA momentum of the teacher"),
+            (r"\theta_t", "teacher parameters"),
+            (r"\theta_s", "student parameters"),
+        ),
     ),
 ]
 

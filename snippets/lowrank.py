@@ -68,6 +68,14 @@ FORMULAS = [
         module=_MODULE,
         section="svd_params",
         tests=(f"{_TESTS}::test_svd_factor_parameter_counts",),
+        symbols=(
+            ("W", "weight matrix"),
+            ("m", "rows of W"),
+            ("n", "columns of W"),
+            ("r", "rank of the factorization"),
+            ("W_1", "left factor (m x r)"),
+            ("W_2", "right factor (r x n)"),
+        ),
     ),
     Formula(
         id="truncated-svd",
@@ -83,6 +91,14 @@ FORMULAS = [
         module=_MODULE,
         section="truncated_svd",
         tests=(f"{_TESTS}::test_truncated_svd_error_matches_tail_singular_values",),
+        symbols=(
+            ("W", "matrix being approximated"),
+            ("U", "left singular vectors"),
+            (r"\Sigma", "singular values (diagonal)"),
+            ("V", "right singular vectors"),
+            ("r", "kept rank"),
+            (r"\sigma_i", "singular value i"),
+        ),
     ),
     Formula(
         id="separable-kernel",
@@ -94,6 +110,12 @@ FORMULAS = [
         module=_MODULE,
         section="separable_kernel",
         tests=(f"{_TESTS}::test_separable_kernel_conv_equals_two_1d_convs",),
+        symbols=(
+            ("K", "rank-1 kernel"),
+            ("u", "vertical 1-D filter"),
+            ("v", "horizontal 1-D filter"),
+            ("k", "kernel size"),
+        ),
     ),
     Formula(
         id="lora-update",
@@ -128,6 +150,18 @@ FORMULAS = [
             f"{_TESTS}::test_lora_forward_matches_torch_linear",
             f"{_TESTS}::test_full_rank_lora_spans_any_update",
         ),
+        symbols=(
+            ("h", "layer output"),
+            ("W_0", "frozen pretrained weight"),
+            (r"\Delta W", "learned low-rank update"),
+            ("x", "input"),
+            (r"\alpha", "LoRA scaling factor"),
+            ("r", "LoRA rank"),
+            ("B", "up-projection (d x r), initialised to zero"),
+            ("A", "down-projection (r x k)"),
+            ("d", "output dimension (rows of W)"),
+            ("k", "input dimension (columns of W)"),
+        ),
     ),
     Formula(
         id="lora-params",
@@ -145,6 +179,11 @@ FORMULAS = [
         module=_MODULE,
         section="lora_params",
         tests=(f"{_TESTS}::test_lora_param_count_matches_module",),
+        symbols=(
+            ("r", "LoRA rank"),
+            ("d", "output dimension (rows of W)"),
+            ("k", "input dimension (columns of W)"),
+        ),
     ),
     Formula(
         id="lora-merge",
@@ -161,6 +200,15 @@ FORMULAS = [
         module=_MODULE,
         section="lora_merge",
         tests=(f"{_TESTS}::test_merged_equals_unmerged",),
+        symbols=(
+            ("W'", "merged weight used for inference"),
+            ("W_0", "frozen pretrained weight"),
+            ("B", "up-projection (d x r), initialised to zero"),
+            ("A", "down-projection (r x k)"),
+            ("r", "LoRA rank"),
+            (r"\alpha", "LoRA scaling factor"),
+            ("x", "input"),
+        ),
     ),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 MODULE = "snippets/lr_schedule.py"
 TESTS = "tests/snippets/test_lr_schedule.py"
@@ -52,6 +52,12 @@ FORMULAS = [
             f"{TESTS}::test_peak_is_at_warmup_where_the_branches_meet",
             f"{TESTS}::test_matches_torch_lambdalr",
         ),
+        symbols=(
+            (r"\text{lrate}", "learning rate"),
+            (r"d_{\text{model}}", "model dimension"),
+            (r"\mathrm{step\_num}", "training step number"),
+            (r"\mathrm{warmup\_steps}", "number of warm-up steps"),
+        ),
     ),
     Formula(
         id="multistep-lr",
@@ -62,6 +68,13 @@ FORMULAS = [
         module=MODULE,
         section="multistep_lr",
         tests=(f"{TESTS}::test_multistep_matches_torch",),
+        symbols=(
+            (r"\eta_t", "learning rate at step t"),
+            (r"\eta_0", "initial learning rate"),
+            (r"\gamma", "decay factor per milestone"),
+            ("m", "a milestone step"),
+            ("t", "current step"),
+        ),
     ),
 ]
 
@@ -87,3 +100,12 @@ def multistep_lr(step: int, base_lr: float, milestones, gamma: float = 0.1) -> f
     """Multiply the rate by gamma at every milestone already passed."""
     return base_lr * gamma ** sum(1 for m in milestones if m <= step)
 # --8<-- [end:multistep_lr]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("transformer-lr-schedule",
+                r"lrate=dmodel-0\.5\*?min\(stepnum-0\.5,",
+                "lrate=dmodel−0.5⋅min(step_num−0.5,step_num⋅warmup_steps−1.5)"),
+]

@@ -6,7 +6,7 @@ percent at realistic widths), the way Kaplan et al. and CS336 count them.
 
 from __future__ import annotations
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 MODULE = "snippets/model_accounting.py"
 TESTS = "tests/snippets/test_model_accounting.py"
@@ -70,6 +70,13 @@ FORMULAS = [
             f"{TESTS}::test_param_count_matches_a_custom_block",
             f"{TESTS}::test_param_count_matches_torch_transformer_layer",
         ),
+        symbols=(
+            ("N", "number of parameters (non-embedding)"),
+            ("d", "model dimension"),
+            (r"n_{\text{layer}}", "number of layers"),
+            (r"d_{\text{attn}}", "attention dimension"),
+            ("d_{ff}", "feed-forward dimension"),
+        ),
     ),
     Formula(
         id="training-flops",
@@ -87,6 +94,11 @@ FORMULAS = [
         module=MODULE,
         section="training_flops",
         tests=(f"{TESTS}::test_training_flops_match_flop_counter",),
+        symbols=(
+            (r"C_{\text{train}}", "training compute in FLOPs"),
+            ("N", "number of parameters"),
+            ("D", "number of training tokens"),
+        ),
     ),
     Formula(
         id="memory-accounting",
@@ -112,6 +124,15 @@ FORMULAS = [
             f"{TESTS}::test_adam_memory_matches_allocated_tensors",
             f"{TESTS}::test_cruncher_counts_match_torch",
         ),
+        symbols=(
+            ("M", "training memory in bytes"),
+            ("b", "bytes per number"),
+            (r"N_{\text{params}}", "number of parameters"),
+            (r"N_{\text{act}}", "number of stored activations"),
+            (r"N_{\text{grad}}", "number of gradients"),
+            (r"N_{\text{opt}}", "number of optimizer states"),
+            ("k", "optimizer states per parameter"),
+        ),
     ),
     Formula(
         id="tied-embeddings",
@@ -132,6 +153,12 @@ FORMULAS = [
         module=MODULE,
         section="tied_embeddings",
         tests=(f"{TESTS}::test_tied_embeddings_save_vd",),
+        symbols=(
+            ("V", "vocabulary size"),
+            ("d", "model dimension"),
+            ("E", "embedding matrix"),
+            (r"W_{\text{out}}", "output projection"),
+        ),
     ),
 ]
 
@@ -230,4 +257,13 @@ CLAIMS = [
              phrases=(r"untied(?: embeddings?)?",), variables=(_V, _DM), fixed=(("tied", False),)),
     Quantity(formula="tied-embeddings", function="embedding_params", name="embedding parameters (tied)",
              phrases=(r"(?<!un)tied(?: embeddings?)?",), variables=(_V, _DM), fixed=(("tied", True),)),
+]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("transformer-param-count",
+                r"n~2\*d\*nlayer\(2dattn\+dff\)|12\*nlayer\*d2",
+                "N≈2⋅d⋅nlayer(2dattn+dff)≈12⋅nlayer⋅d2"),
 ]

@@ -61,6 +61,17 @@ FORMULAS = [
             f"{TESTS}::test_capacity_factor_trades_drops_for_compute",
             f"{TESTS}::test_moe_output_matches_per_token_loop",
         ),
+        symbols=(
+            ("y", "layer output"),
+            ("x", "token representation"),
+            ("g", "router (gating) network"),
+            ("E_e", "expert e"),
+            ("k", "experts per token"),
+            ("W_r", "router weights"),
+            ("T", "tokens in the batch"),
+            ("E", "number of experts"),
+            (r"\text{cf}", "capacity factor"),
+        ),
     ),
     Formula(
         id="noisy-top-k-gating",
@@ -74,6 +85,14 @@ FORMULAS = [
         module=MODULE,
         section="noisy_top_k_gating",
         tests=(f"{TESTS}::test_noisy_gating_noise_scale_is_softplus",),
+        symbols=(
+            ("x", "token representation"),
+            ("W_g", "gating weights"),
+            (r"W_{\text{noise}}", "noise weights"),
+            (r"\varepsilon_i", "standard normal noise"),
+            ("k", "experts kept per token"),
+            ("G", "gate values"),
+        ),
     ),
     Formula(
         id="moe-active-params",
@@ -84,6 +103,14 @@ FORMULAS = [
         module=MODULE,
         section="moe_active_params",
         tests=(f"{TESTS}::test_active_params_match_a_torch_moe_layer",),
+        symbols=(
+            (r"N_{\text{total}}", "total number of parameters"),
+            (r"N_{\text{active}}", "parameters active per token"),
+            (r"N_{\text{shared}}", "shared (non-expert) parameters"),
+            (r"N_{\text{expert}}", "parameters of one expert"),
+            ("E", "number of experts"),
+            ("k", "experts routed per token (top-k)"),
+        ),
     ),
 ]
 

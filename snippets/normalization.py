@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 _MODULE = "snippets/normalization.py"
 _TESTS = "tests/snippets/test_normalization.py"
@@ -79,6 +79,16 @@ FORMULAS = [
         module=_MODULE,
         section="batch_norm",
         tests=(f"{_TESTS}::test_batch_norm_matches_torch",),
+        symbols=(
+            ("X_c", "activations of channel c"),
+            ("Y_c", "normalized output of channel c"),
+            (r"\mu_c", "batch mean of channel c"),
+            (r"\sigma_c", "batch standard deviation of channel c"),
+            (r"\alpha_c", "learned scale of channel c"),
+            (r"\beta_c", "learned shift of channel c"),
+            (r"\epsilon", "small constant for numerical stability"),
+            ("C", "set of channels"),
+        ),
     ),
     Formula(
         id="batchnorm-folding",
@@ -99,6 +109,15 @@ FORMULAS = [
         module=_MODULE,
         section="batchnorm_folding",
         tests=(f"{_TESTS}::test_folded_conv_equals_conv_then_batchnorm",),
+        symbols=(
+            ("W_c", "convolution weights of output channel c"),
+            ("b_c", "convolution bias of channel c"),
+            (r"\alpha_c", "BatchNorm scale of channel c"),
+            (r"\beta_c", "BatchNorm shift of channel c"),
+            (r"\mu_c", "BatchNorm running mean of channel c"),
+            (r"\sigma_c", "BatchNorm running standard deviation of channel c"),
+            (r"\epsilon", "small constant for numerical stability"),
+        ),
     ),
     Formula(
         id="layer-norm",
@@ -122,6 +141,15 @@ FORMULAS = [
         module=_MODULE,
         section="layer_norm",
         tests=(f"{_TESTS}::test_layer_norm_matches_torch",),
+        symbols=(
+            (r"\mu", "mean of the features"),
+            (r"\sigma", "standard deviation of the features"),
+            ("d", "number of features (hidden dimension)"),
+            ("x_i", "feature i of the token"),
+            (r"\gamma", "learned scale (gain)"),
+            (r"\beta", "learned shift (bias)"),
+            (r"\epsilon", "small constant for numerical stability"),
+        ),
     ),
     Formula(
         id="rms-norm",
@@ -136,6 +164,13 @@ FORMULAS = [
         module=_MODULE,
         section="rms_norm",
         tests=(f"{_TESTS}::test_rms_norm_matches_torch",),
+        symbols=(
+            ("x", "token representation"),
+            ("x_i", "feature i"),
+            ("d", "number of features (hidden dimension)"),
+            (r"\gamma", "learned scale (gain)"),
+            (r"\epsilon", "small constant for numerical stability"),
+        ),
     ),
 ]
 
@@ -186,4 +221,16 @@ CLAIMS = [
                fixed=(("gamma", 1.0), ("beta", 0.0))),
     Normalizes(formula="rms-norm", function="rms_norm", phrases=(r"rms ?norm(?:alization)?",),
                fixed=(("gamma", 1.0),)),
+]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("layer-norm", "μ=d1sumi=1dxi", "1. Mean (μ): μ=d1∑i=1dxi"),
+    Fingerprint("layer-norm",
+                r"σ=d1sumi=1d\(xi-μ\)2",
+                "2. Standard Deviation (σ): σ=d1∑i=1d(xi−μ)2"),
+    Fingerprint("layer-norm", r"x\^?=σx-μ", "3. Z-Score Normalization: x^=σx−μ"),
+    Fingerprint("layer-norm", r"layernorm\(x\)=γ\(σx-μ\)\+β", "LayerNorm(x)=γ(σx−μ)+β"),
 ]

@@ -68,6 +68,11 @@ FORMULAS = [
             f"{_TESTS}::test_gd_step_matches_torch_sgd",
             f"{_TESTS}::test_gd_converges_on_quadratic",
         ),
+        symbols=(
+            ("w_t", "weights at step t"),
+            (r"\eta", "learning rate (step size)"),
+            ("L", "loss"),
+        ),
     ),
     Formula(
         id="sigmoid-derivative",
@@ -78,6 +83,10 @@ FORMULAS = [
         module=_MODULE,
         section="activation_derivatives",
         tests=(f"{_TESTS}::test_sigmoid_derivative_matches_autograd",),
+        symbols=(
+            (r"\sigma", "sigmoid function"),
+            ("x", "input"),
+        ),
     ),
     Formula(
         id="relu-derivative",
@@ -88,6 +97,9 @@ FORMULAS = [
         module=_MODULE,
         section="activation_derivatives",
         tests=(f"{_TESTS}::test_relu_derivative_matches_autograd",),
+        symbols=(
+            ("x", "input"),
+        ),
     ),
     Formula(
         id="chain-rule",
@@ -104,6 +116,11 @@ FORMULAS = [
         module=_MODULE,
         section="chain_rule",
         tests=(f"{_TESTS}::test_chain_rule_matches_autograd",),
+        symbols=(
+            ("f", "outer function"),
+            ("g", "inner function"),
+            ("x", "input"),
+        ),
     ),
     Formula(
         id="backprop-linear",
@@ -136,6 +153,12 @@ FORMULAS = [
         tests=(
             f"{_TESTS}::test_linear_backward_matches_autograd",
             f"{_TESTS}::test_early_activations_are_kept_longest",
+        ),
+        symbols=(
+            ("W", "weight matrix"),
+            ("A", "input activations"),
+            ("Z", "pre-activation output"),
+            ("L", "loss"),
         ),
     ),
 ]

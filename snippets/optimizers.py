@@ -44,6 +44,16 @@ FORMULAS = [
         module=MODULE,
         section="adam",
         tests=(f"{TESTS}::test_adam_matches_torch",),
+        symbols=(
+            ("m_t", "first-moment (mean) estimate of the gradient"),
+            ("v_t", "second-moment (uncentred variance) estimate"),
+            ("g_t", "gradient at step t"),
+            (r"\beta_1", "decay rate of the first moment"),
+            (r"\beta_2", "decay rate of the second moment"),
+            (r"\theta_t", "parameters at step t"),
+            (r"\eta", "learning rate (step size)"),
+            (r"\epsilon", "small constant for numerical stability"),
+        ),
     ),
     Formula(
         id="rmsprop-update",
@@ -54,6 +64,14 @@ FORMULAS = [
         module=MODULE,
         section="rmsprop",
         tests=(f"{TESTS}::test_rmsprop_matches_torch",),
+        symbols=(
+            ("v_t", "running mean of squared gradients"),
+            (r"\alpha", "decay rate"),
+            ("g_t", "gradient at step t"),
+            (r"\theta_t", "parameters at step t"),
+            (r"\eta", "learning rate (step size)"),
+            (r"\epsilon", "small constant for numerical stability"),
+        ),
     ),
     Formula(
         id="momentum-update",
@@ -64,6 +82,13 @@ FORMULAS = [
         module=MODULE,
         section="momentum",
         tests=(f"{TESTS}::test_momentum_matches_torch",),
+        symbols=(
+            ("v_t", "velocity (accumulated gradient)"),
+            (r"\mu", "momentum coefficient"),
+            ("g_t", "gradient at step t"),
+            (r"\theta_t", "parameters at step t"),
+            (r"\eta", "learning rate (step size)"),
+        ),
     ),
 ]
 

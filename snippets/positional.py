@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 MODULE = "snippets/positional.py"
 TESTS = "tests/snippets/test_positional.py"
@@ -72,6 +72,11 @@ FORMULAS = [
             f"{TESTS}::test_sinusoidal_matches_formula_elementwise",
             f"{TESTS}::test_sinusoidal_matches_a_torch_implementation",
         ),
+        symbols=(
+            ("pos", "token position"),
+            ("i", "dimension pair index"),
+            (r"d_{\text{model}}", "model dimension"),
+        ),
     ),
     Formula(
         id="pe-relative-linearity",
@@ -89,6 +94,13 @@ FORMULAS = [
         module=MODULE,
         section="pe_relative_linearity",
         tests=(f"{TESTS}::test_offset_is_a_rotation_independent_of_pos",),
+        symbols=(
+            ("PE_{pos}", "positional encoding at position pos"),
+            ("k", "position offset"),
+            ("M_k", "rotation matrix for offset k"),
+            (r"\omega_i", "frequency of dimension pair i"),
+            (r"d_{\text{model}}", "model dimension"),
+        ),
     ),
     Formula(
         id="rope",
@@ -113,6 +125,12 @@ FORMULAS = [
             f"{TESTS}::test_rope_matches_complex_multiplication",
             f"{TESTS}::test_rope_scores_depend_only_on_offset",
             f"{TESTS}::test_moving_cached_keys_is_one_more_rotation",
+        ),
+        symbols=(
+            ("x", "query or key vector"),
+            ("m", "position of the token"),
+            (r"\theta_i", "rotation frequency of dimension pair i"),
+            ("d", "head dimension"),
         ),
     ),
 ]
@@ -160,3 +178,12 @@ def rope(x: np.ndarray, positions: np.ndarray, base: float = 10000.0) -> np.ndar
     out[..., 1::2] = even * sin + odd * cos
     return out
 # --8<-- [end:rope]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("sinusoidal-positional-encoding",
+                r"(?:sin|cos)\(100002i/dmodelpos\)",
+                "PE(pos,2i)=sin(100002i/dmodelpos)"),
+]

@@ -162,6 +162,16 @@ FORMULAS = [
             f"{_TESTS}::test_uniform_quantization_matches_torch",
             f"{_TESTS}::test_uniform_roundtrip_error_within_half_step",
         ),
+        symbols=(
+            ("s", "scale"),
+            ("z", "zero point"),
+            ("q", "integer code"),
+            ("x", "real value"),
+            (r"\hat{x}", "dequantized value"),
+            (r"x_{\max}", "largest value of the range"),
+            (r"x_{\min}", "smallest value of the range"),
+            ("b", "bit width"),
+        ),
     ),
     Formula(
         id="quantization-error-bound",
@@ -188,6 +198,16 @@ FORMULAS = [
             f"{_TESTS}::test_error_bound_is_tight_by_brute_force",
             f"{_TESTS}::test_two_more_bits_quarter_the_error",
         ),
+        symbols=(
+            ("x", "real value"),
+            (r"\hat{x}", "dequantized value"),
+            ("s", "scale (quantization step)"),
+            (r"x_{\max}", "largest value of the range"),
+            (r"x_{\min}", "smallest value of the range"),
+            ("b", "bit width"),
+            (r"\Delta b", "extra bits"),
+            (r"e_{\max}", "maximum rounding error"),
+        ),
     ),
     Formula(
         id="symmetric-quantization",
@@ -210,6 +230,15 @@ FORMULAS = [
         module=_MODULE,
         section="symmetric_quantization",
         tests=(f"{_TESTS}::test_symmetric_quantization_levels",),
+        symbols=(
+            ("s", "scale"),
+            ("L", "clipping range limit"),
+            ("b", "bit width"),
+            ("x", "real value"),
+            ("x_c", "clipped value"),
+            (r"x_{\text{int}}", "integer code"),
+            ("x_q", "quantized value"),
+        ),
     ),
     Formula(
         id="log-quantization",
@@ -231,6 +260,10 @@ FORMULAS = [
         module=_MODULE,
         section="log_quantization",
         tests=(f"{_TESTS}::test_log_quantization_relative_error_and_step_growth",),
+        symbols=(
+            ("x", "real value"),
+            (r"\hat{x}", "quantized value (a power of two)"),
+        ),
     ),
     Formula(
         id="stochastic-rounding",
@@ -257,6 +290,10 @@ FORMULAS = [
             f"{_TESTS}::test_fast_stochastic_rounding_has_same_distribution",
             f"{_TESTS}::test_nearest_rounding_loses_small_updates_stochastic_keeps_them",
         ),
+        symbols=(
+            ("x", "real value"),
+            (r"\mathrm{SR}", "stochastic rounding"),
+        ),
     ),
     Formula(
         id="swamping",
@@ -282,6 +319,11 @@ FORMULAS = [
             f"{_TESTS}::test_swamping_rule_matches_hardware_rounding",
             f"{_TESTS}::test_more_mantissa_bits_swamp_less",
         ),
+        symbols=(
+            ("a", "large addend"),
+            ("b", "small addend"),
+            ("p", "mantissa precision (bits)"),
+        ),
     ),
     Formula(
         id="fp-representation",
@@ -300,6 +342,13 @@ FORMULAS = [
         module=_MODULE,
         section="fp_representation",
         tests=(f"{_TESTS}::test_fp_decomposition_matches_frexp_and_bits",),
+        symbols=(
+            ("s", "sign bit"),
+            ("x", "real value"),
+            ("a", "unbiased exponent"),
+            ("e", "stored (biased) exponent"),
+            ("m", "mantissa (fraction)"),
+        ),
     ),
     Formula(
         id="straight-through-estimator",
@@ -321,6 +370,13 @@ FORMULAS = [
         module=_MODULE,
         section="ste",
         tests=(f"{_TESTS}::test_ste_gradient_is_identity",),
+        symbols=(
+            ("L", "loss"),
+            ("W", "full-precision weights"),
+            ("W'", "quantized weights"),
+            ("Y", "layer output"),
+            ("Z", "next-layer output"),
+        ),
     ),
 ]
 

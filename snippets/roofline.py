@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 _MODULE = "snippets/roofline.py"
 _TESTS = "tests/snippets/test_roofline.py"
@@ -74,6 +74,12 @@ FORMULAS = [
             f"{_TESTS}::test_roofline_matches_simulated_machine",
             f"{_TESTS}::test_roofline_is_continuous_at_ridge",
         ),
+        symbols=(
+            (r"\mathrm{CT}", "attainable compute throughput (FLOP/s)"),
+            (r"\mathrm{CT}_{\text{peak}}", "peak compute throughput (FLOP/s)"),
+            (r"\alpha", "arithmetic intensity (FLOPs per byte)"),
+            (r"\mathrm{MB}", "memory bandwidth (bytes/s)"),
+        ),
     ),
     Formula(
         id="ridge-point",
@@ -95,6 +101,11 @@ FORMULAS = [
         tests=(
             f"{_TESTS}::test_ridge_point_is_where_roofs_meet",
             f"{_TESTS}::test_ridge_moves_right_when_bandwidth_drops",
+        ),
+        symbols=(
+            (r"\alpha_{\text{ridge}}", "arithmetic intensity at the ridge point"),
+            (r"\mathrm{CT}_{\text{peak}}", "peak compute throughput (FLOP/s)"),
+            (r"\mathrm{MB}", "memory bandwidth (bytes/s)"),
         ),
     ),
     Formula(
@@ -131,6 +142,13 @@ FORMULAS = [
             f"{_TESTS}::test_gemm_counts_match_brute_force",
             f"{_TESTS}::test_gemm_intensity_grows_linearly_gemv_stays_constant",
         ),
+        symbols=(
+            (r"\alpha", "arithmetic intensity (FLOPs per byte moved)"),
+            ("m", "rows of the output matrix"),
+            ("n", "columns of the output matrix"),
+            ("k", "inner (reduction) dimension"),
+            ("b", "bytes per element"),
+        ),
     ),
     Formula(
         id="model-flops-utilization",
@@ -141,6 +159,9 @@ FORMULAS = [
         module=_MODULE,
         section="mfu",
         tests=(f"{_TESTS}::test_mfu_of_simulated_kernel",),
+        symbols=(
+            (r"\mathrm{MFU}", "model FLOPs utilization"),
+        ),
     ),
 ]
 
@@ -229,4 +250,12 @@ CLAIMS = [
                 low=2, high=4, integer=False),
         ),
     ),
+]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("roofline", r"ct=(?:α\*mb|min\()", r"CT = \alpha \cdot MB", mangled=False),
+    Fingerprint("arithmetic-intensity", "α=ct/mb", "α = CT / MB", mangled=False),
 ]

@@ -54,6 +54,12 @@ FORMULAS = [
             f"{_TESTS}::test_quiz_examples",
             f"{_TESTS}::test_infer_range_recovers_the_slide_range",
         ),
+        symbols=(
+            ("x", "original value"),
+            ("x'", "scaled value in [-1, 1]"),
+            (r"\mathrm{MIN}", "smallest value of the range"),
+            (r"\mathrm{MAX}", "largest value of the range"),
+        ),
     )
 ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 MODULE = "snippets/scaling_laws.py"
 TESTS = "tests/snippets/test_scaling_laws.py"
@@ -59,6 +59,18 @@ FORMULAS = [
         module=MODULE,
         section="kaplan_power_laws",
         tests=(f"{TESTS}::test_kaplan_power_laws_are_straight_lines_in_log_log",),
+        symbols=(
+            ("L", "test loss"),
+            ("N", "number of parameters (model size)"),
+            ("D", "dataset size in tokens"),
+            ("C", "training compute"),
+            ("N_c", "parameter scale constant"),
+            ("D_c", "data scale constant"),
+            ("C_c", "compute scale constant"),
+            (r"\alpha_N", "parameter exponent"),
+            (r"\alpha_D", "data exponent"),
+            (r"\alpha_C", "compute exponent"),
+        ),
     ),
     Formula(
         id="chinchilla-loss",
@@ -69,6 +81,17 @@ FORMULAS = [
         module=MODULE,
         section="chinchilla",
         tests=(f"{TESTS}::test_closed_form_optimum_matches_grid_search",),
+        symbols=(
+            ("L", "pre-training loss"),
+            ("N", "number of parameters (model size)"),
+            ("D", "number of training tokens (data size)"),
+            ("E", "irreducible loss (entropy of natural text)"),
+            ("A", "parameter-term coefficient"),
+            ("B", "data-term coefficient"),
+            (r"\alpha", "parameter-term exponent"),
+            (r"\beta", "data-term exponent"),
+            ("C", "training compute in FLOPs"),
+        ),
     ),
     Formula(
         id="chinchilla-optimum",
@@ -83,6 +106,15 @@ FORMULAS = [
         module=MODULE,
         section="chinchilla",
         tests=(f"{TESTS}::test_closed_form_optimum_matches_grid_search",),
+        symbols=(
+            (r"N_{\text{opt}}", "compute-optimal number of parameters"),
+            (r"D_{\text{opt}}", "compute-optimal number of training tokens"),
+            ("C", "training compute budget in FLOPs"),
+            ("A", "parameter-term coefficient"),
+            ("B", "data-term coefficient"),
+            (r"\alpha", "parameter-term exponent"),
+            (r"\beta", "data-term exponent"),
+        ),
     ),
     Formula(
         id="tokens-per-parameter",
@@ -93,6 +125,11 @@ FORMULAS = [
         module=MODULE,
         section="tokens_per_parameter",
         tests=(f"{TESTS}::test_twenty_tokens_per_parameter_rule",),
+        symbols=(
+            ("D", "number of training tokens"),
+            ("N", "number of parameters"),
+            ("C", "training compute in FLOPs"),
+        ),
     ),
 ]
 
@@ -124,3 +161,12 @@ def twenty_tokens_rule(c: float) -> tuple[float, float]:
     n = (c / 120.0) ** 0.5
     return n, 20.0 * n
 # --8<-- [end:tokens_per_parameter]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("kaplan-power-laws",
+                r"l\(n\)~\(nnc\)αn|l\(c\)~\(ccc\)αc|l\(d\)~\(ddc\)αd",
+                "Parameters: L(N)≈(NNc)αN;Compute: L(C)≈(CCc)αC;Data: L(D)≈(DDc)αD"),
+]

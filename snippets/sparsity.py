@@ -87,6 +87,12 @@ FORMULAS = [
         module=_MODULE,
         section="magnitude_pruning",
         tests=(f"{_TESTS}::test_magnitude_pruning_matches_torch_prune",),
+        symbols=(
+            ("M", "binary pruning mask"),
+            ("W", "weights"),
+            (r"\tau", "magnitude threshold"),
+            ("p", "target sparsity (fraction pruned)"),
+        ),
     ),
     Formula(
         id="filter-pruning",
@@ -104,6 +110,11 @@ FORMULAS = [
         module=_MODULE,
         section="filter_pruning",
         tests=(f"{_TESTS}::test_filter_pruning_matches_torch_ln_structured",),
+        symbols=(
+            ("k", "number of filters kept"),
+            ("W_f", "weights of filter f"),
+            ("p", "norm order (1 or 2)"),
+        ),
     ),
     Formula(
         id="sparse-conv-macs",
@@ -124,6 +135,16 @@ FORMULAS = [
         module=_MODULE,
         section="sparse_conv_macs",
         tests=(f"{_TESTS}::test_sparse_conv_macs_by_counting_nonzero_products",),
+        symbols=(
+            ("p", "weight sparsity"),
+            ("q", "activation sparsity"),
+            ("M", "number of filters (output channels)"),
+            ("C", "number of input channels"),
+            ("R", "kernel height"),
+            ("S", "kernel width"),
+            ("E", "output height"),
+            ("F", "output width"),
+        ),
     ),
     Formula(
         id="nm-sparsity",
@@ -146,6 +167,11 @@ FORMULAS = [
         tests=(
             f"{_TESTS}::test_nm_mask_keeps_best_pattern_by_brute_force",
             f"{_TESTS}::test_nm_mask_structure",
+        ),
+        symbols=(
+            ("N", "non-zero weights kept per block"),
+            ("M", "block size (consecutive weights)"),
+            ("W_B", "weights of block B"),
         ),
     ),
     Formula(
@@ -170,6 +196,14 @@ FORMULAS = [
         module=_MODULE,
         section="sparse_encodings",
         tests=(f"{_TESTS}::test_encodings_roundtrip_and_sizes",),
+        symbols=(
+            ("n", "number of elements"),
+            (r"\mathrm{nnz}", "number of non-zero elements"),
+            ("b", "bits per value"),
+            ("r", "bits per run length"),
+            ("R", "number of rows"),
+            ("C", "number of columns"),
+        ),
     ),
 ]
 

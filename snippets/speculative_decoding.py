@@ -52,6 +52,11 @@ FORMULAS = [
         module=MODULE,
         section="speculative_expected_tokens",
         tests=(f"{TESTS}::test_expected_tokens_matches_simulation",),
+        symbols=(
+            (r"\alpha", "acceptance rate of draft tokens"),
+            (r"\gamma", "draft tokens proposed per step"),
+            ("c", "cost of a draft step relative to the target model"),
+        ),
     ),
     Formula(
         id="speculative-sampling",
@@ -65,6 +70,11 @@ FORMULAS = [
         module=MODULE,
         section="speculative_sampling",
         tests=(f"{TESTS}::test_speculative_sampling_preserves_the_target_distribution",),
+        symbols=(
+            ("p", "target model distribution"),
+            ("q", "draft model distribution"),
+            ("x", "drafted token"),
+        ),
     ),
 ]
 

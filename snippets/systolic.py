@@ -67,6 +67,13 @@ FORMULAS = [
             f"{_TESTS}::test_systolic_array_equals_matmul",
             f"{_TESTS}::test_single_pe_rule",
         ),
+        symbols=(
+            (r"y_{\text{out}}", "partial sum leaving the PE"),
+            (r"y_{\text{in}}", "partial sum entering the PE"),
+            ("w", "stationary weight of the PE"),
+            (r"x_{\text{in}}", "input activation entering the PE"),
+            (r"x_{\text{out}}", "input activation passed on"),
+        ),
     ),
     Formula(
         id="systolic-latency",
@@ -77,6 +84,12 @@ FORMULAS = [
         module=_MODULE,
         section="systolic_array",
         tests=(f"{_TESTS}::test_systolic_cycle_count",),
+        symbols=(
+            ("T", "latency in cycles"),
+            ("M", "rows of the left matrix"),
+            ("K", "inner (shared) dimension"),
+            ("N", "columns of the right matrix"),
+        ),
     ),
 ]
 

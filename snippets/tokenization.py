@@ -48,6 +48,12 @@ FORMULAS = [
             f"{TESTS}::test_roundtrip_on_arbitrary_text",
             f"{TESTS}::test_vocab_size_and_compression",
         ),
+        symbols=(
+            ("a", "left token of a pair"),
+            ("b", "right token of a pair"),
+            ("V", "vocabulary"),
+            ("k", "number of merges"),
+        ),
     )
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept
+from deckforge.model import Concept, Fingerprint
 from deckforge.registry import formula_factory
 from snippets.attention import multi_head_attention
 
@@ -71,6 +71,11 @@ FORMULAS = [
         "transformer-block",
         ("residual stream", "residual connections", "residual connection", "fl(x)+x"),
         "residual_connection", ("test_residual_keeps_an_identity_gradient_path",),
+        symbols=(
+            ("x_l", "input of layer l"),
+            ("F_l", "residual branch of layer l"),
+            ("I", "identity matrix"),
+        ),
     ),
     _formula(
         "post-norm-sublayer", "Post-norm sub-layer (original Transformer)",
@@ -78,6 +83,10 @@ FORMULAS = [
         "transformer-block",
         ("transformer encoder stack", "layernorm(x+sublayer(x))", "post-norm", "sub-layer layout"),
         "post_norm", ("test_post_norm_layer_matches_torch",),
+        symbols=(
+            ("x", "sub-layer input"),
+            (r"\operatorname{Sublayer}", "attention or feed-forward sub-layer"),
+        ),
     ),
     _formula(
         "pre-norm-block", "Pre-norm Transformer block",
@@ -86,6 +95,11 @@ FORMULAS = [
         "transformer-block",
         ("pre-norm architecture", "pre-norm block", "pre-norm", "final layer norm"),
         "pre_norm", ("test_pre_norm_layer_matches_torch",),
+        symbols=(
+            ("x_i", "input token i"),
+            ("h_i", "block output for token i"),
+            ("N", "number of tokens"),
+        ),
     ),
     _formula(
         "position-wise-ffn", "Position-wise feed-forward network",
@@ -99,6 +113,15 @@ FORMULAS = [
             "ffn(x)=max(0,xw1+b1)w2+b2",
         ),
         "position_wise_ffn", ("test_ffn_matches_torch_and_is_per_token",),
+        symbols=(
+            ("x", "token representation"),
+            ("W_1", "first linear layer"),
+            ("b_1", "first bias"),
+            ("W_2", "second linear layer"),
+            ("b_2", "second bias"),
+            ("d_{ff}", "hidden dimension of the FFN"),
+            (r"d_{\text{model}}", "model dimension"),
+        ),
     ),
     _formula(
         "glu-ffn", "Gated linear unit feed-forward (GLU, SwiGLU)",
@@ -106,6 +129,15 @@ FORMULAS = [
         "gated-linear-unit",
         ("gated linear units", "gated linear unit", "glu", "swiglu"),
         "glu_ffn", ("test_glu_matches_torch_and_8_3_keeps_params",),
+        symbols=(
+            ("x", "input vector"),
+            ("W_1", "gate projection"),
+            ("W_2", "value projection"),
+            ("W_3", "output projection"),
+            (r"\sigma", "gate activation"),
+            ("d_{ff}", "hidden dimension of the FFN"),
+            (r"d_{\text{model}}", "model dimension"),
+        ),
     ),
     _formula(
         "lm-head", "Language-modeling head (unembedding)",
@@ -113,6 +145,13 @@ FORMULAS = [
         "transformer-block",
         ("language modeling head", "unembedding matrix", "linear layer before softmax", "softmax(htu)"),
         "lm_head", ("test_lm_head_gives_a_distribution_over_the_vocabulary",),
+        symbols=(
+            ("y_{t+1}", "next token"),
+            ("h_t", "final hidden state at position t"),
+            ("U", "unembedding (output projection) matrix"),
+            ("d", "model dimension"),
+            ("V", "vocabulary"),
+        ),
     ),
 ]
 
@@ -205,4 +244,21 @@ CLAIMS = [
                       r"(?:each )?feed ?-?forward neuron(?: takes)?", r"(?:each )?ffn neuron(?: takes)?"),
              variables=(Var("n", phrases=(r"seq(?:uence)? len(?:g?th)?",), symbols=("n",), low=3, high=17),
                         Var("d_model", symbols=("d_{model}", "d_model", "dmodel"), low=8, high=32))),
+]
+
+
+# How these formulas look in notes (regexes over formula_match.compact() text); `example` is
+# a spelling from the notes each must match, pinned by tests/test_repair.py.
+FINGERPRINTS = [
+    Fingerprint("position-wise-ffn",
+                r"ffn\(x\)=max\(0,xw1\+b1\)w2\+b2",
+                "FFN(x)=max(0,xW1+b1)W2+b2",
+                mangled=False,
+                flat=True),
+    Fingerprint("lm-head",
+                r"p\(yt\+1\|y1:t\)=softmax\(htu\)",
+                "p(yt+1∣y1:t)=softmax(htU)",
+                mangled=False,
+                flat=True),
+    Fingerprint("pre-norm-block", r"hi=ti5\+ti3", "6. hi=ti5+ti3 (Second Residual Connection)"),
 ]

@@ -51,6 +51,19 @@ FORMULAS = [
             f"{TESTS}::test_patch_embedding_equals_strided_conv",
             f"{TESTS}::test_token_count_and_cls_width",
         ),
+        symbols=(
+            ("z_0", "input sequence of the encoder"),
+            (r"x_{\text{class}}", "learnable class token"),
+            ("x_p^1", "first flattened patch"),
+            ("E", "patch embedding projection"),
+            (r"E_{\text{pos}}", "position embeddings"),
+            ("P", "patch size"),
+            ("C", "number of image channels"),
+            ("D", "embedding dimension"),
+            ("N", "number of patches"),
+            ("H", "image height"),
+            ("W", "image width"),
+        ),
     )
 ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deckforge.config import load_config
-from deckforge.formula_match import FINGERPRINTS, FormulaMatcher, compact, phrase_key
+from deckforge.formula_match import FormulaMatcher, compact, phrase_key
 from deckforge.model import Card, SourceSpan
 from deckforge.passes import Context, passes
 from deckforge.passes.repair import answer_is_missing, garbled_lines, generic_garble, repair_card
@@ -185,7 +185,7 @@ def test_present_answers(answer):
 
 def test_every_fingerprint_matches_its_example_and_names_a_registry_formula(registry):
     ids = {f.id for f in registry.formulas}
-    for fp in FINGERPRINTS:
+    for fp in registry.fingerprints:
         assert fp.formula in ids, fp
         assert re.search(fp.pattern, compact(fp.example)), fp
 

@@ -7,6 +7,8 @@ Three kinds of evidence, strongest first:
    first and the radical is lost). They are regexes over `compact()` text, so LaTeX, Unicode
    and mangled spellings of one formula meet in one form. Fingerprints are precise enough to
    say "this line IS formula X", which is what the repair pass needs before replacing a line.
+   They are declared beside their formulas (a snippet module's `FINGERPRINTS`); this module
+   only runs them.
 2. **Formula aliases**: the formula's name and aliases (`"roofline relation"`), matched as
    whole phrases in `normalize_key()` text.
 3. **Concept aliases**: a concept's name and aliases (`"LoRA"`) stand for its primary formula
@@ -23,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from deckforge.model import Fingerprint
 from deckforge.registry import Registry
 
 # ---------------------------------------------------------------------------------------------
@@ -68,64 +71,6 @@ def compact(text: str) -> str:
     text = unicodedata.normalize("NFKC", text.translate(_UNICODE)).replace("Σ", "sum")
     text = text.replace("√", "sqrt").replace("∑", "sum")
     return _DROP.sub("", text).casefold()
-
-
-# ---------------------------------------------------------------------------------------------
-# Fingerprints of formulas as they appear in notes (regexes over compact() text)
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    formula: str
-    pattern: str
-    example: str  # a spelling from the notes it must match (pinned by tests)
-    mangled: bool = True  # the pattern only matches a spelling that lost its math structure
-    # Matches LaTeX and flattened spellings alike (`xW_1` and `xW1` compact the same): the line
-    # counts as mangled when it carries no LaTeX markup at all.
-    flat: bool = False
-
-
-FINGERPRINTS: list[Fingerprint] = [
-    # Attention
-    Fingerprint("scaled-dot-product-attention",
-                r"softmax\(dkqkt\)\*?v",
-                "Attention(Q,K,V)=softmax(dkQKT)V"),
-    Fingerprint("scaled-dot-product-attention", r"softmax\(qkt/sqrtdk\)v",
-                r"softmax(QK^T / \sqrt{d_k})V", mangled=False),
-    Fingerprint("multi-head-attention", r"multihead\(q,k,v\)=concat\(head1,(?:…|\.\.\.),headh\)",
-                "MultiHead(Q,K,V)=Concat(head1,…,headh)WO"),
-    Fingerprint("multi-head-attention", r"headi=attention\(qwiq,kwik,vwiv\)",
-                "where headi=Attention(QWiQ,KWiK,VWiV)"),
-    # Roofline, as the notes write it (well-formed: links, never replaces)
-    Fingerprint("roofline", r"ct=(?:α\*mb|min\()", r"CT = \alpha \cdot MB", mangled=False),
-    Fingerprint("arithmetic-intensity", r"α=ct/mb", "α = CT / MB", mangled=False),
-    # Positional encoding: pos / 10000^{2i/d_model} printed denominator first
-    Fingerprint("sinusoidal-positional-encoding", r"(?:sin|cos)\(100002i/dmodelpos\)",
-                "PE(pos,2i)=sin(100002i/dmodelpos)"),
-    # Learning-rate schedule: exponents flattened onto their bases
-    Fingerprint("transformer-lr-schedule", r"lrate=dmodel-0\.5\*?min\(stepnum-0\.5,",
-                "lrate=dmodel−0.5⋅min(step_num−0.5,step_num⋅warmup_steps−1.5)"),
-    # Parameter count: d^2 printed as d2, n_layer as nlayer
-    Fingerprint("transformer-param-count", r"n~2\*d\*nlayer\(2dattn\+dff\)|12\*nlayer\*d2",
-                "N≈2⋅d⋅nlayer(2dattn+dff)≈12⋅nlayer⋅d2"),
-    # Kaplan scaling laws: (N_c/N)^{α_N} printed as (NNc)αN
-    Fingerprint("kaplan-power-laws", r"l\(n\)~\(nnc\)αn|l\(c\)~\(ccc\)αc|l\(d\)~\(ddc\)αd",
-                "Parameters: L(N)≈(NNc)αN;Compute: L(C)≈(CCc)αC;Data: L(D)≈(DDc)αD"),
-    # Transformer block, sub/superscripts flattened by the export
-    Fingerprint("position-wise-ffn", r"ffn\(x\)=max\(0,xw1\+b1\)w2\+b2",
-                "FFN(x)=max(0,xW1+b1)W2+b2", mangled=False, flat=True),
-    Fingerprint("lm-head", r"p\(yt\+1\|y1:t\)=softmax\(htu\)", "p(yt+1∣y1:t)=softmax(htU)",
-                mangled=False, flat=True),
-    Fingerprint("qkv-projections", r"(?:q=xwq|k=xwk|v=xwv)\[shape:n\*d[kv]\]",
-                "Q=XWQ[Shape:N×dk]", mangled=False, flat=True),
-    Fingerprint("attention-scores", r"scores=qkt$", "Scores=QKT", mangled=False, flat=True),
-    Fingerprint("pre-norm-block", r"hi=ti5\+ti3", "6. hi=ti5+ti3 (Second Residual Connection)"),
-    # Normalization: the four LayerNorm steps of the export, each mangled
-    Fingerprint("layer-norm", r"μ=d1sumi=1dxi", "1. Mean (μ): μ=d1∑i=1dxi"),
-    Fingerprint("layer-norm", r"σ=d1sumi=1d\(xi-μ\)2", "2. Standard Deviation (σ): σ=d1∑i=1d(xi−μ)2"),
-    Fingerprint("layer-norm", r"x\^?=σx-μ", "3. Z-Score Normalization: x^=σx−μ"),
-    Fingerprint("layer-norm", r"layernorm\(x\)=γ\(σx-μ\)\+β", "LayerNorm(x)=γ(σx−μ)+β"),
-]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,7 +169,9 @@ class FormulaMatcher:
 
     @classmethod
     def from_registry(cls, registry: Registry,
-                      fingerprints: Iterable[Fingerprint] = FINGERPRINTS) -> FormulaMatcher:
+                      fingerprints: Iterable[Fingerprint] | None = None) -> FormulaMatcher:
+        if fingerprints is None:
+            fingerprints = registry.fingerprints
         ids = frozenset(f.id for f in registry.formulas)
         phrase_to: dict[str, tuple[str, str]] = {}
         # Concept aliases first, so a formula alias with the same words overrides them.

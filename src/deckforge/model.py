@@ -140,6 +140,21 @@ class Formula:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """How one registry formula survives in notes: a regex over `formula_match.compact()` text,
+    including spellings that PDF/KaTeX extraction mangled (`softmax(dkQKT)V`). Declared beside
+    its formula in `snippets/` (a module's `FINGERPRINTS` list)."""
+
+    formula: str
+    pattern: str
+    example: str  # a spelling from the notes it must match (pinned by tests)
+    mangled: bool = True  # the pattern only matches a spelling that lost its math structure
+    # Matches LaTeX and flattened spellings alike (`xW_1` and `xW1` compact the same): the line
+    # counts as mangled when it carries no LaTeX markup at all.
+    flat: bool = False
+
+
+@dataclass(frozen=True)
 class Concept:
     id: str
     name: str

@@ -1,9 +1,10 @@
 """The formula registry: formulas and concepts declared by the modules in `snippets/`.
 
 Each snippet module declares `FORMULAS` (a list of deckforge.model.Formula) and may declare
-`CONCEPTS` and `CLAIMS` (deckforge.claims: how notes state claims about its formulas). Loading
-imports only the modules themselves; they import torch lazily inside functions, so building a
-deck never pays for torch.
+`CONCEPTS`, `CLAIMS` (deckforge.claims: how notes state claims about its formulas) and
+`FINGERPRINTS` (deckforge.model.Fingerprint: how its formulas look in notes). Loading imports
+only the modules themselves; they import torch lazily inside functions, so building a deck never
+pays for torch.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from deckforge.model import Concept, Formula
+from deckforge.model import Concept, Fingerprint, Formula
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Registry:
     formulas: tuple[Formula, ...] = ()
     concepts: tuple[Concept, ...] = ()
     claims: tuple = ()  # deckforge.claims declarations (`CLAIMS` of the snippet modules)
+    # How formulas look in notes (each module's `FINGERPRINTS`), in module order.
+    fingerprints: tuple[Fingerprint, ...] = ()
 
     def formula(self, formula_id: str) -> Formula | None:
         return next((f for f in self.formulas if f.id == formula_id), None)
@@ -38,6 +41,7 @@ def load_registry(snippets_dir: Path) -> Registry:
     formulas: list[Formula] = []
     concepts: list[Concept] = []
     claims: list = []
+    fingerprints: list[Fingerprint] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         # Subpackages (snippets/bench/: GPU cases) are not formula families; importing them
         # would pull torch into `deckforge build`.
@@ -47,10 +51,12 @@ def load_registry(snippets_dir: Path) -> Registry:
         formulas.extend(getattr(module, "FORMULAS", ()))
         concepts.extend(getattr(module, "CONCEPTS", ()))
         claims.extend(getattr(module, "CLAIMS", ()))
+        fingerprints.extend(getattr(module, "FINGERPRINTS", ()))
     return Registry(
         formulas=tuple(sorted(formulas, key=lambda f: f.id)),
         concepts=tuple(sorted(concepts, key=lambda c: c.id)),
         claims=tuple(claims),  # module order (sorted above), then as declared
+        fingerprints=tuple(fingerprints),
     )
 
 
@@ -76,9 +82,9 @@ def formula_factory(module: str, tests_file: str):
     """A `Formula` builder for one snippet module: `module` and the test node ids' file are
     filled in, so a family's declarations list only what differs between its formulas."""
 
-    def formula(id, name, latex, concept, aliases, section, tests) -> Formula:
+    def formula(id, name, latex, concept, aliases, section, tests, symbols=()) -> Formula:
         return Formula(id=id, name=name, latex=latex, concept=concept, aliases=tuple(aliases),
                        module=module, section=section,
-                       tests=tuple(f"{tests_file}::{t}" for t in tests))
+                       tests=tuple(f"{tests_file}::{t}" for t in tests), symbols=tuple(symbols))
 
     return formula

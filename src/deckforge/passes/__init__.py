@@ -29,6 +29,7 @@ def passes() -> list[tuple[str, Pass]]:
         check,
         compute,
         dedupe,
+        formula_link,
         link,
         measured,
         normalize,
@@ -40,6 +41,7 @@ def passes() -> list[tuple[str, Pass]]:
         ("normalize", normalize.normalize),  # unicode / PDF-mangled math, junk lines, stray HTML
         ("cards", cards.make_cards),  # RawItem -> Card, with a kind
         ("compute", compute.compute),  # exam questions answered by snippet code from their stem
+        ("formulas", formula_link.link_formulas),  # cards -> the registry formulas they are about
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks

@@ -214,23 +214,7 @@ def _clip(text: str, limit: int = 48) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _link(card: Card, matcher: FormulaMatcher) -> Card:
-    """The question decides what a card is about; the answer adds its fingerprinted formulas,
-    and its alias phrases only when the question names nothing (answers mention neighbouring
-    ideas: "Softmax temperature" answers talk about the student of KD)."""
-    found = matcher.formulas_for(card.question)
-    answer_text = "\n".join((card.answer, *card.options))
-    found += tuple(h.formula for h in matcher.fingerprint_hits(answer_text))
-    if not found and not matcher.names_something(card.question):
-        found = matcher.formulas_for(answer_text)
-    found = tuple(dict.fromkeys(found))
-    if not found:
-        return card
-    return _replace(card, formulas=tuple(dict.fromkeys((*card.formulas, *found))))
-
-
 def repair_card(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
-    card = _link(card, matcher)
     if card.has_cause(UNANSWERED):
         return card  # an exam question the compute pass could not work out: a formula's LaTeX is no answer
     if card.kind not in ("cloze", "multiple-choice") and not card.options:
