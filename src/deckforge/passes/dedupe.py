@@ -27,8 +27,10 @@ from __future__ import annotations
 import gc
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -169,74 +171,207 @@ def compact_math(answer: str) -> str:
     return _COMPACT_DROP.sub("", text).lower()
 
 
-def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
-    """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
-    if fa.qnums and fb.qnums and fa.qnums != fb.qnums:
-        return None  # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
-    if _other_item_of_one_quiz(fa, fb):
-        return None  # Quiz 2 Q1c and Quiz 2 Q1d are two items, however alike their words
-    solid = len(fa.as_) >= 3 and len(fb.as_) >= 3
-    if fa.bare or fb.bare:
-        ans = _answer_score(fa, fb)
-        if fa.label and fa.label == fb.label and solid and ans >= ANSWER_SAME:
-            return _verdicts(fa, fb, f"bare label {fa.label} + its full wording")
-        if solid and fa.atext == fb.atext and len(fa.as_) >= 5:
-            return _verdicts(fa, fb, "same answer, one side a bare label")
+class _Apart:
+    """A rule's verdict that two cards are different cards: no later rule is asked."""
+
+    def __repr__(self) -> str:
+        return "APART"
+
+
+APART = _Apart()
+Decision = "tuple[str, str] | _Apart | None"  # ('merge' | 'conflict', reason), APART, or no opinion
+
+
+class Pair:
+    """Two cards' features and the scores the rules read, each computed at most once."""
+
+    def __init__(self, a: Features, b: Features):
+        self.a, self.b = a, b
+
+    @cached_property
+    def jq(self) -> float:  # question token-set overlap
+        return _jaccard(self.a.qs, self.b.qs)
+
+    @cached_property
+    def rq(self) -> float:  # question similarity, word order ignored
+        return fuzz.token_sort_ratio(self.a.qtext, self.b.qtext)
+
+    @cached_property
+    def solid(self) -> bool:  # both answers say enough for their similarity to mean something
+        return len(self.a.as_) >= 3 and len(self.b.as_) >= 3
+
+    @cached_property
+    def empty(self) -> bool:
+        # a registry-repaired answer was a placeholder in the notes: it does not tell cards apart
+        return self.a.empty or self.b.empty or self.a.repaired or self.b.repaired
+
+    @cached_property
+    def both_math(self) -> bool:
+        return self.a.mathy and self.b.mathy
+
+    @cached_property
+    def ans_tokens(self) -> float:  # answer similarity by tokens
+        return _answer_score(self.a, self.b)
+
+    @cached_property
+    def ans(self) -> float:
+        # single-letter symbols make token scores meaningless for formulas
+        return _math_score(self.a, self.b) if self.both_math else _answer_score(self.a, self.b)
+
+
+# -- the rules, in order: the first that has an opinion decides ------------------------------
+
+
+def _other_numbers(p: Pair) -> Decision:
+    # "Stride 3→2 incurs 2× more ops" vs "… 1.5× more ops"
+    if p.a.qnums and p.b.qnums and p.a.qnums != p.b.qnums:
+        return APART
+    return None
+
+
+def _other_quiz_item(p: Pair) -> Decision:
+    # Quiz 2 Q1c and Quiz 2 Q1d are two items, however alike their words
+    qa, qb = quiz_of(p.a.full_label), quiz_of(p.b.full_label)
+    if qa and qa == qb and p.a.label and p.b.label and p.a.label != p.b.label:
+        return APART
+    return None
+
+
+def _bare_label(p: Pair) -> Decision:
+    """A bare label ("Quiz 4 Q1c") only joins its own full wording, or an identical answer."""
+    if not (p.a.bare or p.b.bare):
         return None
-    if not fa.qs or not fb.qs:
+    if p.a.label and p.a.label == p.b.label and p.solid and p.ans_tokens >= ANSWER_SAME:
+        return _verdicts(p.a, p.b, f"bare label {p.a.label} + its full wording")
+    if p.solid and p.a.atext == p.b.atext and len(p.a.as_) >= 5:
+        return _verdicts(p.a, p.b, "same answer, one side a bare label")
+    return APART
+
+
+def _no_question(p: Pair) -> Decision:
+    return APART if not p.a.qs or not p.b.qs else None
+
+
+def _told_apart_by_construction(p: Pair) -> Decision:
+    return APART if p.a.qtext != p.b.qtext and _told_apart(p.a, p.b) else None
+
+
+def _options_or_cloze(p: Pair) -> Decision:
+    # options / cloze text are their own identity; only true repeats merge
+    if p.a.kind not in EXACT_ONLY and p.b.kind not in EXACT_ONLY:
         return None
-    if fa.qtext != fb.qtext and _told_apart(fa, fb):
+    return ("merge", "exact repeat") if p.a.qtext == p.b.qtext and p.a.atext == p.b.atext else APART
+
+
+def _true_false_statements(p: Pair) -> Decision:
+    """Two true/false items: the same statement (merge, or conflict on opposite verdicts)."""
+    fa, fb = p.a, p.b
+    if not (fa.verdict and fb.verdict):
         return None
-    if fa.kind in EXACT_ONLY or fb.kind in EXACT_ONLY:
-        # options / cloze text are their own identity; only true repeats merge
-        return ("merge", "exact repeat") if fa.qtext == fb.qtext and fa.atext == fb.atext else None
-    jq = _jaccard(fa.qs, fb.qs)
-    rq = fuzz.token_sort_ratio(fa.qtext, fb.qtext)
-    if fa.verdict and fb.verdict:
-        if fa.qnums != fb.qnums:
-            return None
-        if _letters(fa) and _letters(fb) and _letters(fa) != _letters(fb):
-            return None  # "saving decreases as N increases" vs "… as k increases": other claims
-        same_label = fa.full_label and fa.full_label == fb.full_label and jq >= 0.4
-        if rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
-            return _verdicts(fa, fb, f"same statement (question {rq:.0f})")
-        return None
-    if fa.verdict or fb.verdict:
-        return None  # a true/false item and a basic card: different cards (see asserted())
-    if fa.qs == fb.qs and len(fa.qs) >= 2 and fa.qtext != fb.qtext:
+    if fa.qnums != fb.qnums:
+        return APART
+    if _letters(fa) and _letters(fb) and _letters(fa) != _letters(fb):
+        return APART  # "saving decreases as N increases" vs "… as k increases": other claims
+    same_label = fa.full_label and fa.full_label == fb.full_label and p.jq >= 0.4
+    if p.rq >= SAME_STATEMENT or fa.qtext == fb.qtext or same_label:
+        return _verdicts(fa, fb, f"same statement (question {p.rq:.0f})")
+    return APART
+
+
+def _one_true_false(p: Pair) -> Decision:
+    # a true/false item and a basic card: different cards (see asserted())
+    return APART if p.a.verdict or p.b.verdict else None
+
+
+def _words_reordered(p: Pair) -> Decision:
+    if p.a.qs == p.b.qs and len(p.a.qs) >= 2 and p.a.qtext != p.b.qtext:
         return "merge", "same question, words reordered"
-    if fa.qtext == fb.qtext:
-        same = fa.empty or fb.empty or _answer_score(fa, fb) >= ANSWER_SAME
-        return "merge", "exact repeat" if same else "same question"
-    if jq < 0.34 and rq < REWORDED_Q_RATIO and _jaccard(fa.as_, fb.as_) < 0.3 and not fa.formulas & fb.formulas:
-        return None  # cheap reject: nothing below can fire
-    # a registry-repaired answer was a placeholder in the notes: it does not tell cards apart
-    empty = fa.empty or fb.empty or fa.repaired or fb.repaired
-    both_math = fa.mathy and fb.mathy
-    if both_math and fa.symbols != fb.symbols and not empty:
-        return None  # E·F·K·K·C·M vs E·F·K·K·C·M/G: different formulas
-    # single-letter symbols make token scores meaningless for formulas
-    ans = _math_score(fa, fb) if both_math else _answer_score(fa, fb)
-    close_q = jq >= REWORDED_Q_JACCARD or rq >= REWORDED_Q_RATIO
-    if empty and fa.path != fb.path:
-        close_q = jq >= 0.75 or rq >= REWORDED_Q_RATIO  # across files, a short title is not enough
-    if close_q and (empty or ans >= ANSWER_MATCH):
-        return "merge", f"reworded twin (question {rq:.0f}, answer {ans:.0f})"
-    if jq >= 0.34 and solid and ans >= ANSWER_SAME:
-        return "merge", f"same answer, related question (answer {ans:.0f})"
-    if both_math and ans >= 90 and (jq > 0 or len(fa.compact) >= 12):
-        return "merge", f"same formula written twice (answer {ans:.0f})"
-    shared = sorted(fa.formulas & fb.formulas)
-    formulaish = all(f.kind == "formula" or f.mathy or f.empty for f in (fa, fb))
-    related = jq >= 0.34
-    if shared and formulaish and ((empty and related) or (both_math and ans >= 60 and (related or fa.path == fb.path))):
+    return None
+
+
+def _same_question(p: Pair) -> Decision:
+    if p.a.qtext != p.b.qtext:
+        return None
+    same = p.a.empty or p.b.empty or p.ans_tokens >= ANSWER_SAME
+    return "merge", "exact repeat" if same else "same question"
+
+
+def _nothing_close(p: Pair) -> Decision:
+    # a cheap reject before the scores below: none of the later rules can fire
+    if (p.jq < 0.34 and p.rq < REWORDED_Q_RATIO and _jaccard(p.a.as_, p.b.as_) < 0.3
+            and not p.a.formulas & p.b.formulas):
+        return APART
+    return None
+
+
+def _other_formula(p: Pair) -> Decision:
+    # E·F·K·K·C·M vs E·F·K·K·C·M/G: different formulas
+    return APART if p.both_math and p.a.symbols != p.b.symbols and not p.empty else None
+
+
+def _reworded_twin(p: Pair) -> Decision:
+    close_q = p.jq >= REWORDED_Q_JACCARD or p.rq >= REWORDED_Q_RATIO
+    if p.empty and p.a.path != p.b.path:
+        close_q = p.jq >= 0.75 or p.rq >= REWORDED_Q_RATIO  # across files, a short title is not enough
+    if close_q and (p.empty or p.ans >= ANSWER_MATCH):
+        return "merge", f"reworded twin (question {p.rq:.0f}, answer {p.ans:.0f})"
+    return None
+
+
+def _same_answer_related_question(p: Pair) -> Decision:
+    if p.jq >= 0.34 and p.solid and p.ans >= ANSWER_SAME:
+        return "merge", f"same answer, related question (answer {p.ans:.0f})"
+    return None
+
+
+def _same_formula_twice(p: Pair) -> Decision:
+    if p.both_math and p.ans >= 90 and (p.jq > 0 or len(p.a.compact) >= 12):
+        return "merge", f"same formula written twice (answer {p.ans:.0f})"
+    return None
+
+
+def _same_registry_formula(p: Pair) -> Decision:
+    shared = sorted(p.a.formulas & p.b.formulas)
+    formulaish = all(f.kind == "formula" or f.mathy or f.empty for f in (p.a, p.b))
+    related = p.jq >= 0.34
+    close_math = p.both_math and p.ans >= 60 and (related or p.a.path == p.b.path)
+    if shared and formulaish and ((p.empty and related) or close_math):
         return "merge", f"same registry formula {shared[0]}"
     return None
 
 
-def _other_item_of_one_quiz(fa: Features, fb: Features) -> bool:
-    qa, qb = quiz_of(fa.full_label), quiz_of(fb.full_label)
-    return bool(qa and qa == qb and fa.label and fb.label and fa.label != fb.label)
+# The decision procedure is this list (the table of contents of `decide`): vetoes that say two
+# cards are different by construction first, then the ways two cards are one, strictest first.
+RULES: list[tuple[str, Callable[[Pair], Decision]]] = [
+    ("other-numbers", _other_numbers),
+    ("other-quiz-item", _other_quiz_item),
+    ("bare-label", _bare_label),
+    ("no-question", _no_question),
+    ("told-apart", _told_apart_by_construction),
+    ("options-or-cloze", _options_or_cloze),
+    ("true-false-statements", _true_false_statements),
+    ("one-true-false", _one_true_false),
+    ("words-reordered", _words_reordered),
+    ("same-question", _same_question),
+    ("nothing-close", _nothing_close),
+    ("other-formula", _other_formula),
+    ("reworded-twin", _reworded_twin),
+    ("same-answer-related-question", _same_answer_related_question),
+    ("same-formula-twice", _same_formula_twice),
+    ("same-registry-formula", _same_registry_formula),
+]
+
+
+def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
+    """('merge' | 'conflict', reason) for two cards, or None when they are different cards."""
+    pair = Pair(fa, fb)
+    for _name, rule in RULES:
+        decision = rule(pair)
+        if decision is APART:
+            return None
+        if decision is not None:
+            return decision
+    return None
 
 
 def _letters(f: Features) -> frozenset:
