@@ -28,6 +28,7 @@ def passes() -> list[tuple[str, Pass]]:
         cards,
         check,
         compute,
+        context,
         dedupe,
         formula_link,
         link,
@@ -45,6 +46,7 @@ def passes() -> list[tuple[str, Pass]]:
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("link", link.link),  # concepts, tags, decks, backlinks
+        ("context", context.context_pass),  # questions leaning on setup the card lacks
         ("prose_math", prose_math.prose_math),  # √ and exponents lost in prose, from linked formulas
         ("check", check.check),  # numeric claims evaluated by the snippets
         ("measured", measured.measured),  # cite GPU benchmark results (snippets/bench/results)
