@@ -20,7 +20,8 @@ For every card the rules run in order and report findings. Then:
    rule has an escape for the look-alike that is fine (a named topic, an introduced letter, a
    context, a number-free generic phrase).
 
-Runs after `link` (cards know their formulas and concepts, repaired answers are in place).
+Runs after `dedupe` (cards know their formulas, repaired answers are in place, merged repeats
+are one card) and before `link`, which tags every flag.
 """
 
 from __future__ import annotations
@@ -412,15 +413,25 @@ def findings(card: Card, env: Env) -> list[tuple[str, Finding]]:
 
 # -- step 1: the setup in the item right above --------------------------------------------------
 
+def _topics(card: Card, env: Env) -> set[str]:
+    """The card's linked formulas and their concepts (ids)."""
+    out = set(card.formulas)
+    for fid in card.formulas:
+        formula = env.registry.formula(fid)
+        if formula is not None and formula.concept:
+            out.add(formula.concept)
+    return out
+
+
 def _neighbour_context(card: Card, before: list[Card], env: Env) -> str | None:
     """The item above (nearest first) that names a topic this card is linked to."""
-    mine = set(card.formulas) | set(card.concepts)
+    mine = _topics(card, env)
     span = card.sources[0]
     for prev in before:
         pspan = prev.sources[0]
         if prev.deck != card.deck or not 0 < span.line - pspan.end_line <= NEIGHBOUR_LINES:
             continue
-        shared = mine & (set(prev.formulas) | set(prev.concepts))
+        shared = mine & _topics(prev, env)
         if not shared or prev.context.strip():
             continue
         if not names_any(prev.question, [a for ref in shared for a in env.anchors.get(ref, ())]):
