@@ -191,13 +191,14 @@ def letters(text: str) -> list[Use]:
     return out
 
 
-def _declared(card: Card, env: Env) -> set[str]:
-    """Base letters the card's linked formulas declare, for formulas the card names."""
+def _declared(card: Card, env: Env, named: bool) -> set[str]:
+    """Base letters the card's linked formulas declare (the formula's standard letters); with
+    `named`, only for formulas the card names."""
     out: set[str] = set()
     text = f"{card.question}\n{card.context}\n{card.answer}"
     for fid in card.formulas:
         formula = env.registry.formula(fid)
-        if formula is None or not names_any(text, env.anchors.get(fid, ())):
+        if formula is None or named and not names_any(text, env.anchors.get(fid, ())):
             continue
         for symbol, _meaning in formula.symbols:
             base = re.sub(r"\\[a-z]+\{|[{}]", "", symbol).split("_")[0].rstrip("'")
@@ -220,8 +221,13 @@ def _introduced(q: str, use: Use, apposition: bool) -> bool:
     if _in_parentheses(before) and re.match(r"\s+[A-Za-z]{3,}", q[use.end:]):
         return True  # a legend: "(N filters, M channels)", "(C_in input channels)"
     head = words[-1] if words and not before.rstrip().endswith((",", ";", ".", ":")) else ""
-    return (apposition and len(head) >= 3 and head.isalpha()
-            and head.lower() not in refs.NON_HEADS)
+    if not (apposition and len(head) >= 3 and head.isalpha()
+            and head.lower() not in refs.NON_HEADS):
+        return False
+    # "Doubling p", "scaled r": a verb form, unless a determiner makes it a noun ("the
+    # padding p")
+    determiner = len(words) >= 2 and words[-2].lower() in refs.DETERMINERS
+    return determiner or not head.lower().endswith(refs.VERB_ENDINGS)
 
 
 def _in_parentheses(before: str) -> bool:
@@ -243,10 +249,11 @@ def undefined_letters(card: Card, env: Env) -> tuple[list[str], list[str]]:
     elsewhere = {u.letter for u in letters(plain(f"{card.context}\n{card.answer}"))}
     stated = {u.letter for m in _EQUATION.finditer(card.question) for u in letters(plain(m.group(1)))}
     stated |= set(re.findall(r"(?<![\w\\])([A-Za-z])\s+as\s+\$", card.question))  # Y as $XA$
-    declared = _declared(card, env)
+    standard = _declared(card, env, named=False)
+    declared = _declared(card, env, named=True)
     unsourced = _SOURCE.sub(" ", q)
     topic = names_any(f"{unsourced}\n{card.context}", env.all_anchors)
-    defined: set[str] = set(declared) | stated
+    defined: set[str] = standard | stated
     asked: dict[str, bool] = {}
     for use in uses:
         if _ASKED.search(q[:use.start]):
@@ -376,7 +383,7 @@ def rule_options(card: Card, env: Env) -> Finding | None:
                    "question, and the answer is a statement", carryable=False)
 
 
-_PARTS = re.compile(r"^(?P<topic>.+?)\s+[—–-]+\s+(?P<parts>[\w ]+?(?:\s*(?:&|\band\b|,)\s*[\w ]+?)+)"
+_PARTS = re.compile(r"^(?P<topic>.+?)\s+[—–-]+\s+(?P<parts>[\w -]+?(?:\s*(?:&|\band\b|,)\s*[\w -]+?)+)"
                     r"\s*\??$")
 
 

@@ -72,6 +72,11 @@ NON_HEADS = (
     "why", "how", "does", "increase", "decrease", "increases", "decreases", "times", "over",
 )
 
+# A head word with one of these endings is a verb form ("Doubling p", "scaled r"), unless one
+# of DETERMINERS stands before it ("the padding p").
+VERB_ENDINGS = ("ing", "ed")
+DETERMINERS = ("a", "an", "the", "this", "that", "each", "every", "its", "their", "one")
+
 # Multi-part questions ("Stochastic rounding — rule & expectation"): an aspect listed here
 # must show in the answer through one of its evidence fragments; aspects with no entry
 # ("rule", "definition") have no reliable evidence and are not checked.
