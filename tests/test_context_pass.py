@@ -264,3 +264,16 @@ def test_bundled_approximate_mmm_questions_get_the_item_above(bundled_graph):
         card = card_at(bundled_graph, ref)
         assert card.context.startswith("What are A and B in Approximate MMM?")
         assert not card.unfinished
+
+
+@pytest.mark.parametrize("question", [
+    "a - " + "b c " * 2000 + "&",  # a dash, then a long list-like tail
+    "$$ a = " + "b " * 5000 + "$$",  # thousands of letters
+    "What is " + "a, " * 3000,
+])
+def test_the_rules_stay_fast_on_pathological_questions(env, question):
+    import time
+
+    start = time.perf_counter()
+    cx.findings(_card(question, question[:2000]), env)
+    assert time.perf_counter() - start < 2.0

@@ -46,6 +46,9 @@ CARRY_MAX_CHARS = 400
 # A registry alias names a topic only when it has this many words: one-word aliases such as
 # "centroids" or "teacher" are ordinary words in questions about anything.
 ANCHOR_MIN_WORDS = 2
+# How far around a letter its introduction or topic is looked for (characters): a sentence,
+# and it keeps the letter rule linear on a pathological 10,000-character question.
+WINDOW_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -212,13 +215,13 @@ def _introduced(q: str, use: Use, apposition: bool) -> bool:
     (3×3×d), a relation (n = seq length, r=d, T > 1, Y as $XA$), an introducing word (for N
     filters, a large model M, with rank r) or, when `apposition`, a noun right before it
     (attention head c, positions x_1)."""
-    before = q[:use.start]
+    before = q[max(0, use.start - WINDOW_CHARS):use.start]
     words = re.findall(r"[\w']+", before)
     if use.dimension or _RELATION_BEFORE.search(before) or _RELATION_AFTER.search(q[use.end:]):
         return True
     if any(_INTRODUCER.fullmatch(w) for w in words[-refs.INTRO_WINDOW:]):
         return True
-    if _in_parentheses(before) and re.match(r"\s+[A-Za-z]{3,}", q[use.end:]):
+    if _in_parentheses(q[:use.start]) and re.match(r"\s+[A-Za-z]{3,}", q[use.end:use.end + WINDOW_CHARS]):
         return True  # a legend: "(N filters, M channels)", "(C_in input channels)"
     head = words[-1] if words and not before.rstrip().endswith((",", ";", ".", ":")) else ""
     if not (apposition and len(head) >= 3 and head.isalpha()
@@ -256,8 +259,9 @@ def undefined_letters(card: Card, env: Env) -> tuple[list[str], list[str]]:
     defined: set[str] = standard | stated
     asked: dict[str, bool] = {}
     for use in uses:
-        if _ASKED.search(q[:use.start]):
-            placed = (topic or _TOPIC_AFTER.search(_SOURCE.sub(" ", q[use.end:])) is not None
+        if _ASKED.search(q[max(0, use.start - WINDOW_CHARS):use.start]):
+            after = _SOURCE.sub(" ", q[use.end:use.end + WINDOW_CHARS])
+            placed = (topic or _TOPIC_AFTER.search(after) is not None
                       or _introduced(q, use, apposition=False))
             asked[use.letter] = asked.get(use.letter, False) or placed
         elif use.letter in elsewhere or _introduced(q, use, apposition=True):
@@ -383,16 +387,29 @@ def rule_options(card: Card, env: Env) -> Finding | None:
                    "question, and the answer is a statement", carryable=False)
 
 
-_PARTS = re.compile(r"^(?P<topic>.+?)\s+[—–-]+\s+(?P<parts>[\w -]+?(?:\s*(?:&|\band\b|,)\s*[\w -]+?)+)"
-                    r"\s*\??$")
+_PART_SEPARATOR = re.compile(r"\s+[—–-]+\s+")
+_PART_SPLIT = re.compile(r"\s*(?:&|,|\band\b)\s*")
+_PART = re.compile(r"[\w -]{1,40}")
+PARTS_MAX_CHARS = 80  # "rule & expectation": a short list after the topic's dash
+
+
+def asked_parts(question: str) -> list[str]:
+    """The aspects listed after the topic ("X — rule & expectation"), else []. Split, not one
+    regex: nested repetition would backtrack for ever on a long question."""
+    pieces = _PART_SEPARATOR.split(question.strip())
+    if len(pieces) < 2 or len(pieces[-1]) > PARTS_MAX_CHARS:
+        return []
+    parts = [p.strip().lower() for p in _PART_SPLIT.split(pieces[-1].rstrip("? ").strip())]
+    if len(parts) < 2 or not all(_PART.fullmatch(p) for p in parts):
+        return []
+    return parts
 
 
 def rule_parts(card: Card, env: Env) -> Finding | None:
     """'X — rule & expectation': an asked aspect with known evidence missing from the answer."""
-    m = _PARTS.match(plain(card.question).strip())
-    if m is None or not card.answer.strip():
+    parts = asked_parts(plain(card.question))
+    if not parts or not card.answer.strip():
         return None
-    parts = [p.strip().lower() for p in re.split(r"\s*(?:&|\band\b|,)\s*", m.group("parts"))]
     answer = plain(card.answer).casefold()
     missing = [p for p in parts if p in refs.ASPECTS
                and not any(e in answer for e in refs.ASPECTS[p])]
