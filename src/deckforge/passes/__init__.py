@@ -28,6 +28,7 @@ def passes() -> list[tuple[str, Pass]]:
         cards,
         check,
         compute,
+        context,
         dedupe,
         formula_link,
         link,
@@ -44,6 +45,7 @@ def passes() -> list[tuple[str, Pass]]:
         ("formulas", formula_link.link_formulas),  # cards -> the registry formulas they are about
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
+        ("context", context.context_pass),  # questions leaning on setup the card lacks
         ("link", link.link),  # concepts, tags, decks, backlinks
         ("prose_math", prose_math.prose_math),  # √ and exponents lost in prose, from linked formulas
         ("check", check.check),  # numeric claims evaluated by the snippets
