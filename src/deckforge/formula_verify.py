@@ -191,7 +191,9 @@ class _Symbols:
     def of(cls, formula: Formula) -> _Symbols:
         rules, base_count, literal = [], {}, []
         for i, (letter, _meaning) in enumerate(sorted(formula.symbols, key=lambda s: -len(s[0]))):
-            if " " in letter:
+            # Words with spaces (`\text{bytes per element}`) are replaced as written; an accent
+            # (`\hat A_i`) is a letter shape, matched in all its spellings below.
+            if " " in letter and _LETTER_SHAPE.fullmatch(_unwrap(letter)) is None:
                 literal.append((letter, rf"\mathrm{{Sym{i}}}"))
                 continue
             pattern = _symbol_regex(letter)
@@ -218,7 +220,14 @@ class _Symbols:
         return tex
 
 
+# `\sum_j` with no bounds (a sum over "all j"): given the same symbolic integer bound on both
+# sides, so that it evaluates term by term like a bounded sum.
+_OPEN_SUM = re.compile(r"\\(sum|prod)_(?:\{\s*([a-zA-Z])\s*\}|([a-zA-Z]))(?!\s*[\^=])")
+
+
 def _clean(tex: str) -> str:
+    tex = _OPEN_SUM.sub(lambda m: rf"\{m.group(1)}_{{{m.group(2) or m.group(3)}=1}}^{{Upto}}",
+                        tex)
     tex = _LAYOUT.sub(" ", tex)
     tex = _TRANSPOSE.sub("^{T}", tex)
     tex = _BARE_WORD.sub(lambda m: ("\\" + m.group(1)) if m.group(1) in _KNOWN_FUNCTIONS
@@ -270,7 +279,7 @@ DEADLINE_S = 5.0
 
 def too_large(tex: str) -> bool:
     """A side the parser must not see (see the bounds above)."""
-    if len(tex) > MAX_SIDE_CHARS or re.search(r"\d{%d,}" % (MAX_NUMBER_DIGITS + 1), tex):
+    if len(tex) > MAX_SIDE_CHARS or re.search(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}", tex):
         return True
     depth, power, deepest, powers = 0, [], 0, 0
     for i, ch in enumerate(tex):
