@@ -218,7 +218,7 @@ def verify(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
     bounded = "".join(f", {counts[k]} {k}" for k in ("too-large", "timeout") if counts[k])
     where = ctx.config.relpath(ctx.config.sources_dir)
     return graph.warn(Diagnostic(
-        str(where), 0, "formula-verification",
+        str(where), 1, "formula-verification",
         f"answer formulas of cards linked to the registry: {counts['found']} found, {parsed} parsed "
         f"({counts['verified']} verified, {counts['mismatched']} mismatched, "
         f"{counts['not comparable']} not comparable), {counts['unparseable']} unparseable{bounded}.",
