@@ -97,3 +97,25 @@ def test_sympy_is_imported_only_when_a_card_needs_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src")}).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_deadline_net_fires_in_the_main_thread_and_stands_aside_elsewhere():
+    import threading
+
+    import pytest
+
+    from deckforge.formula_verify import _deadline, _Timeout
+
+    with pytest.raises(_Timeout), _deadline(0.05):
+        while True:
+            pass
+    seen = []
+
+    def worker():
+        with _deadline(0.05):  # no signal outside the main thread: the bounds alone hold
+            seen.append(time.perf_counter())
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert len(seen) == 1
