@@ -52,6 +52,10 @@ class BuildReport:
             "flagged:    "
             + ", ".join(f"{name} {flags.get(name, 0)}" for name in ("conflict", "needs-review", "claim-mismatch"))
         )
+        causes = Counter(f.cause for c in g.cards for f in c.flags)
+        lines.append(f"formulas:   {causes.get('formula-verified', 0)} cards verified, "
+                     f"{causes.get('formula-mismatch', 0)} mismatched against the registry "
+                     "(all counts: the formula-verification line)")
         lines.append(f"problems:   {levels.get('error', 0)} errors, {levels.get('warning', 0)} warnings")
         lines.append("outputs:")
         lines += [f"  {name:<10} {path}" for name, path in self.outputs.items()]

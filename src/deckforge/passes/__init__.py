@@ -36,6 +36,7 @@ def passes() -> list[tuple[str, Pass]]:
         normalize,
         prose_math,
         repair,
+        verify,
     )
 
     return [
@@ -46,6 +47,9 @@ def passes() -> list[tuple[str, Pass]]:
         ("repair", repair.repair),  # missing or garbled formula answers from the registry
         ("dedupe", dedupe.dedupe),  # merge the same card; flag conflicting answers
         ("context", context.context_pass),  # questions leaning on setup the card lacks
+        # After dedupe (a merged answer is checked once), before check (which validates the
+        # registry LaTeX it writes on the back): answer formulas vs the linked registry formulas.
+        ("verify", verify.verify),
         ("link", link.link),  # concepts, tags, decks, backlinks
         ("prose_math", prose_math.prose_math),  # √ and exponents lost in prose, from linked formulas
         ("check", check.check),  # numeric claims evaluated by the snippets

@@ -16,8 +16,11 @@ FLAG_TEXT = {
     "repaired": "Answers filled in from the formula registry (the LaTeX was missing or garbled).",
     "conflict": "Cards whose copies in the notes disagree; both answers are kept. A human decides.",
     "needs-review": "Cards the tool could not complete on its own (e.g. a quiz answer it could not recover).",
-    "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong.",
-    "verified": "Claims that a snippet evaluated and confirmed.",
+    "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong, and answer formulas "
+                      "that differ from the registry's tested formula (shown on the card's back).",
+    "verified": "Answer formulas equal to the registry's tested formula at seeded random points "
+                "(the counts, unparseable ones included, are the formula-verification line under "
+                "Build problems).",
     "computed": "Answers computed by the registry's snippet code from the numbers the question gives.",
 }
 
