@@ -126,10 +126,10 @@ def classify(question: str, bare_term: bool = False) -> Ask:
     return Ask("formula")
 
 
-# A sentence that asks ("Why is LoRA parameter-efficient?") is no bare term, even where a
-# whole-sentence alias covers its words.
-_INTERROGATIVE = re.compile(r"\?|(?<!\w)(?:why|how|what|when|which|who|where|does|do|is|are|can)"
-                            r"(?!\w)", re.I)
+# A sentence that asks ("Why is LoRA parameter-efficient?") or compares ("LoRA vs SVD") is no
+# bare term, even where a whole-sentence alias covers its words.
+_INTERROGATIVE = re.compile(r"\?|(?<!\w)(?:why|how|what|when|which|who|where|does|do|is|are|can"
+                            r"|vs|versus)(?!\w)", re.I)
 
 
 def covers_all_words(question: str, spans: list[tuple[int, int]]) -> bool:

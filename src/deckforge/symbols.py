@@ -95,6 +95,7 @@ def rename(latex: str, renames: dict[str, str], declared: set[str] = frozenset()
     by_key = {symbol_key(old): new for old, new in renames.items()}
     declared_keys = {symbol_key(s) for s in declared}
     out: list[str] = []
+    renamed_last = False
     for atom in atoms(latex):
         if not atom.symbol:
             piece = atom.text
@@ -104,8 +105,13 @@ def rename(latex: str, renames: dict[str, str], declared: set[str] = frozenset()
             piece = _spaced(by_key[symbol_key(atom.base)], atom.base) + atom.sub
         else:
             piece = atom.text
-        if piece != atom.text and out and _COMMAND_END.search(out[-1]) and piece[:1].isalpha():
-            piece = " " + piece  # `\cdot\text{size}` renamed to X must not become `\cdotX`
+        renamed = piece != atom.text
+        # `\cdot\text{size}` renamed to X must not become `\cdotX`; and a renamed letter
+        # beside another ("6ND" -> "6P T") keeps a space, so each letter reads as one symbol.
+        if (renamed or renamed_last) and out and piece[:1].isalpha() and (
+                _COMMAND_END.search(out[-1]) or out[-1][-1:].isalpha()):
+            piece = " " + piece
+        renamed_last = renamed
         out.append(piece)
     return "".join(out)
 

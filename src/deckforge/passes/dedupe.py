@@ -195,6 +195,10 @@ def decide(fa: Features, fb: Features) -> tuple[str, str] | None:
         return None
     if fa.qtext != fb.qtext and _told_apart(fa, fb):
         return None
+    if fa.filled[0] and fa.filled == fb.filled and fa.filled[0] not in LETTER_CAUSES:
+        # "LoRA — what is it?" and "Low-Rank Adaptation (LoRA)": two empty answers that the
+        # repair read as the same question about the same formula, answered alike
+        return "merge", f"the same question-aware repair ({fa.filled[1]})"
     if fa.kind in EXACT_ONLY or fb.kind in EXACT_ONLY:
         # options / cloze text are their own identity; only true repeats merge
         return ("merge", "exact repeat") if fa.qtext == fb.qtext and fa.atext == fb.atext else None
