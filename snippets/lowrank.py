@@ -130,11 +130,7 @@ FORMULAS = [
         concept="lora",
         aliases=(
             "lora",
-            "lora — what is it",
-            "low-rank adaptation (lora)",
             "low-rank adaptation",
-            "define the key variables in lora",
-            "key variables in lora",
             "full lora update rule",
             "what is the full lora update rule",
             "lora update",
