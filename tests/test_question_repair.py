@@ -163,6 +163,16 @@ def test_a_definition_gets_the_registry_definition_and_the_formula(matcher, regi
     assert card.answer.startswith(registry.formula("arithmetic-intensity").definition)
 
 
+def test_a_concept_without_formulas_is_defined_by_its_registry_text(matcher, registry):
+    concept = registry.concept("activation-outliers")
+    assert not concept.formulas
+    card = repair_card(_card("What are activation outliers?"), matcher, registry)
+    assert card.answer == concept.definition and _repaired(card).cause == "filled-definition"
+    # not a definition question: nothing to fill, and no formula was asked for
+    card = repair_card(_card("Why do activation outliers appear?"), matcher, registry)
+    assert card.answer == "" and not card.has_flag("repaired")
+
+
 def test_a_formula_question_gets_the_formula_alone(matcher, registry):
     card = repair_card(_card("What is the full LoRA update rule?"), matcher, registry)
     assert card.answer == f"$${registry.formula('lora-update').latex}$$"

@@ -251,6 +251,11 @@ def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMappi
 def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
     hit = matcher.question_formula(card.question)
     if hit is None:
+        concept = _defined_concept(card.question, matcher, registry)
+        if concept is not None:
+            return _fill(card, concept.definition, "", FILLED + "definition",
+                         f"filled with the registry definition of the concept `{concept.id}` "
+                         f"({concept.name}), which the question asks about; it has no formula.")
         if asks_for_formula(card.question):
             return card.with_flag("needs-review", "the answer is missing and no registry formula "
                                   "matches the question; write the answer, or add the formula "
@@ -260,13 +265,27 @@ def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
     if repair.problem:
         return card.with_flag("needs-review", "the answer is missing; " + repair.problem,
                               cause=repair.cause, formula=repair.formula)
+    return _fill(card, repair.answer, repair.formula, repair.cause, repair.reason)
+
+
+def _fill(card: Card, answer: str, formula_id: str, cause: str, why: str) -> Card:
     was = card.answer.strip()
-    reason = f"the answer was {'empty' if not was.strip('.') else repr(was)}; {repair.reason}"
+    reason = f"the answer was {'empty' if not was.strip('.') else repr(was)}; {why}"
     # The cards pass flagged the empty answer for review; the repair answers it.
     flags = tuple(f for f in card.flags if not (f.name == "needs-review" and f.cause == MISSING_ANSWER))
-    card = _replace(card, answer=repair.answer, flags=flags,
-                    formulas=tuple(dict.fromkeys((repair.formula, *card.formulas))))
-    return card.with_flag("repaired", reason, cause=repair.cause, formula=repair.formula)
+    formulas = tuple(dict.fromkeys((formula_id, *card.formulas))) if formula_id else card.formulas
+    card = _replace(card, answer=answer, flags=flags, formulas=formulas)
+    return card.with_flag("repaired", reason, cause=cause, formula=formula_id)
+
+
+def _defined_concept(question: str, matcher: FormulaMatcher, registry: Registry):
+    """The registry concept without formulas that a definition question asks about ("What are
+    activation outliers?"), if any: its definition is the answer."""
+    hits = [h for h in matcher.alias_hits(question) if not h.formula]
+    if len(hits) != 1 or classify(question, matcher.is_bare_term(question)).kind != "definition":
+        return None
+    concept = registry.concept(matcher.concept_of.get(hits[0].phrase, ""))
+    return concept if concept is not None and concept.definition else None
 
 
 # Where a formula written on one line gives way to prose: a dash, a semicolon, a comma or a
