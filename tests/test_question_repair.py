@@ -108,9 +108,17 @@ def test_question_letters_are_read_by_named_patterns():
                                                                "m×n matrix")] == [
         ("m", "matrix rows"), ("n", "matrix columns")]
     assert question_letters("with d_model = d, h heads")[0].name == "d_model"
-    # no letters: an article, a question word, a condition
+    assert [(p.letter, p.description) for p in question_letters(
+        "KV cache bytes for L layers, H KV heads, head dimension D and batch size B")] == [
+        ("L", "layers"), ("H", "KV heads"), ("D", "head dimension"), ("B", "batch size")]
+    # no letters: an article, a question word, a condition, a verb, a list of letters, a
+    # possessive, "the rank OF W", a product that is no size
     for question in ("What is K in Approximate MMM?", "What happens when r=d?",
-                     "Why does a buffer help?", "Low-Rank Adaptation (LoRA)"):
+                     "Why does a buffer help?", "Low-Rank Adaptation (LoRA)",
+                     "The saving decreases as N increases", "What are Q, K, and V matrices?",
+                     "What are CLIP's encoders?", "Ridge moves right if I/O bandwidth decreases",
+                     "r is the rank of W", "Tying embeddings saves $V \\cdot d$ parameters",
+                     "Define output gradients ($\\nabla Z_4$)"):
         assert question_letters(question) == [], question
 
 

@@ -151,20 +151,37 @@ _L = r"(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|[α-ωΑ-Ω])"
 _WORDS = r"[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,2}"
 _END = r"(?=\s*(?:$|[,;.:)?]|\s(?:and|with|for|of|in|on)\b))"
 
+# The words a question names a quantity by when it gives it a letter. Only these introduce a
+# letter: "rank R", "P GPUs", "kernel R×R" do; "the rank of W", "as N increases", "token
+# embedding vector x" or "CLIP's encoders" do not.
+MEASURES = frozenset(
+    "size length dimension dimensionality dim rank width height depth stride padding rate factor "
+    "temperature budget count".split())
+COUNTED = frozenset(
+    "layers heads channels filters groups GPUs gpus devices workers tokens parameters params "
+    "experts steps samples classes pixels rows columns features bits bytes blocks nodes "
+    "neurons units".split())
+SHAPED = frozenset("kernel output input image matrix matrices filter tile block patch window "
+                   "feature-map map grid".split())
+# What may stand right before a letter that a counted noun follows ("for N filters", ", M
+# channels", "with g groups", "has d filters"): a list of letters ("Q, K, and V matrices") or a
+# verb ("as N increases") may not.
+LETTER_LEADS = frozenset("for with and of on over across has have given using".split())
+
 # Named patterns, tried in order; a span taken by one is not read again by a later one.
 #  dims:  "kernel R×R", "output H×W" (noun before), "m×n matrix" (noun after)
-#  letter-first: "N filters", "D input channels", "h heads" (a plural noun phrase)
 #  named-equals: "d_model = d" (a declared name given a letter)
 #  letter-equals: "N = number of filters"
-#  noun-first: "rank R", "rank-r", "a buffer of size X"
+#  letter-first: "N filters", "D input channels", "h heads" (a counted noun)
+#  noun-first: "rank R", "rank-r", "a buffer of size X" (a measure noun)
 LETTER_PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
-    ("dims", re.compile(rf"(?P<noun>{_WORDS})\s+(?P<a>{_L})\s*[×x*]\s*(?P<b>{_L}){_END}")),
-    ("dims-after", re.compile(rf"(?<![\w])(?P<a>{_L})\s*[×x*]\s*(?P<b>{_L})\s+(?P<noun>[A-Za-z]+)")),
-    ("named-equals", re.compile(rf"(?P<name>[A-Za-z]+_\{{?[A-Za-z]+\}}?|[a-z]{{2,}}[A-Z]?[a-z]*)"
+    ("dims", re.compile(rf"(?P<noun>{_WORDS})\s+(?P<a>{_L})\s*[×x]\s*(?P<b>{_L}){_END}")),
+    ("dims-after", re.compile(rf"(?<![\w])(?P<a>{_L})\s*[×x]\s*(?P<b>{_L})\s+(?P<noun>[A-Za-z]+)")),
+    ("named-equals", re.compile(rf"(?P<name>[A-Za-z]+_\{{?[A-Za-z]+\}}?)"
                                 rf"\s*=\s*(?P<letter>{_L}){_END}")),
     ("letter-equals", re.compile(rf"(?<![\w=])(?P<letter>{_L})\s*=\s*(?P<noun>(?:the )?"
                                  rf"(?:number|size|count|dimension|rank)[A-Za-z -]*?){_END}")),
-    ("letter-first", re.compile(rf"(?<![\w-])(?P<letter>{_L})\s+(?P<noun>(?:[A-Za-z]+ ){{0,2}}"
+    ("letter-first", re.compile(rf"(?<![\w'’/-])(?P<letter>{_L})\s+(?P<noun>(?:[A-Za-z]+ ){{0,2}}"
                                 rf"[A-Za-z]{{2,}}s)\b")),
     ("noun-first", re.compile(rf"(?P<noun>{_WORDS}?)(?:\s+|-)(?P<letter>{_L}){_END}")),
 )
@@ -185,7 +202,7 @@ class QuestionLetter:
 
 
 def _plain(question: str) -> str:
-    text = question.replace("$", " ").replace("\\times", "×").replace("\\cdot", "*")
+    text = question.replace("$", " ").replace("\\times", "×")
     text = re.sub(r"\\([a-zA-Z]+)", r"\1", text)
     return re.sub(r"[ \t]+", " ", text)
 
@@ -195,42 +212,57 @@ def _noun(words: str) -> str:
     return " ".join(kept)
 
 
+def _lead(text: str, start: int) -> str:
+    """The word (or punctuation) right before position `start`."""
+    before = text[:start].rstrip()
+    if not before:
+        return "^"
+    if not before[-1].isalnum():
+        return before[-1]
+    return re.split(r"[^\w]", before)[-1].casefold()
+
+
+def _reads(rule: str, m: re.Match, text: str) -> list[QuestionLetter]:
+    """The letters one pattern match introduces, or none when its words are no such naming."""
+    groups = m.groupdict()
+    if rule.startswith("dims"):
+        noun = _noun(groups["noun"])
+        head = noun.split()[-1] if noun and rule == "dims" else noun
+        if head.casefold() not in SHAPED:
+            return []
+        sides = DIM_SIDES.get(phrase_key(head), DEFAULT_SIDES)
+        a, b = groups["a"], groups["b"]
+        pairs = ([(a, f"{noun} size")] if a == b
+                 else [(a, f"{noun} {sides[0]}"), (b, f"{noun} {sides[1]}")])
+        return [QuestionLetter(x, d, rule=rule) for x, d in pairs]
+    if rule == "named-equals":
+        return [QuestionLetter(groups["letter"], "", name=groups["name"], rule=rule)]
+    noun, letter = _noun(groups["noun"]), groups["letter"]
+    if not noun:
+        return []
+    last = groups["noun"].split()[-1].casefold()
+    if rule == "letter-first" and (letter in ("a", "A", "I") or last not in
+                                   {w.casefold() for w in COUNTED}
+                                   or _lead(text, m.start()) not in LETTER_LEADS | {",", "(", "^"}):
+        return []
+    if rule == "noun-first" and last not in MEASURES | {w.casefold() for w in COUNTED}:
+        return []
+    return [QuestionLetter(letter, noun, rule=rule)]
+
+
 def question_letters(question: str) -> list[QuestionLetter]:
     """The (letter, description) pairs `question` introduces, in reading order."""
     text = _plain(question)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, QuestionLetter]] = []
-
-    def free(m: re.Match) -> bool:
-        return not any(m.start() < e and s < m.end() for s, e in taken)
-
     for rule, pattern in LETTER_PATTERNS:
         for m in pattern.finditer(text):
-            if not free(m):
+            if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
-            groups = m.groupdict()
-            if rule.startswith("dims"):
-                noun = _noun(groups["noun"])
-                if not noun:
-                    continue
-                head = noun.split()[-1] if rule == "dims" else noun
-                sides = DIM_SIDES.get(phrase_key(head), DEFAULT_SIDES)
-                a, b = groups["a"], groups["b"]
-                pairs = ([(a, f"{noun} size")] if a == b
-                         else [(a, f"{noun} {sides[0]}"), (b, f"{noun} {sides[1]}")])
-                found += [(m.start(), QuestionLetter(x, d, rule=rule)) for x, d in pairs]
-            elif rule == "named-equals":
-                found.append((m.start(), QuestionLetter(groups["letter"], "",
-                                                        name=groups["name"], rule=rule)))
-            else:
-                noun = _noun(groups["noun"])
-                letter = groups["letter"]
-                if not noun or (rule == "letter-first" and letter in ("a", "A", "I")):
-                    continue
-                if rule == "noun-first" and len(noun.split()[-1]) < 3:
-                    continue
-                found.append((m.start(), QuestionLetter(letter, noun, rule=rule)))
-            taken.append((m.start(), m.end()))
+            read = _reads(rule, m, text)
+            if read:
+                found += [(m.start(), q) for q in read]
+                taken.append((m.start(), m.end()))
     return [q for _, q in sorted(found, key=lambda p: p[0])]
 
 
