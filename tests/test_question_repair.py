@@ -138,6 +138,8 @@ def test_letters_map_by_meaning_or_not_at_all(registry):
     # C already means channels in dsc-params: calling the filters C would say two things
     clash = symbol_mapping([QuestionLetter("C", "filters")], dsc)
     assert clash.cause == "letter-clash"
+    twice = symbol_mapping([QuestionLetter("n", "filters"), QuestionLetter("n", "channels")], dsc)
+    assert twice.cause == "letter-clash"
     ambiguous = symbol_mapping([QuestionLetter("d", "dimension")],
                                (("a", "input dimension"), ("b", "output dimension")))
     assert ambiguous.cause == "ambiguous-letter"

@@ -49,9 +49,6 @@ class AskRule:
     name: str
     cues: tuple[str, ...]
 
-    def fires(self, key: str) -> bool:
-        return bool(_cue_regex(self.cues).search(key))
-
 
 # Quantities a count question can ask for, and the words that name each one. A count question
 # is answered only by a formula that declares it counts that quantity (`Formula.counts`).
@@ -351,6 +348,10 @@ def symbol_mapping(letters: list[QuestionLetter],
                              "declared symbol left to stand for", cause="unknown-letter")
     renames = tuple((chosen[i], letters[i].letter) for i in range(len(letters))
                     if symbol_key(chosen[i]) != symbol_key(letters[i].letter))
+    letters_given = [symbol_key(new) for _, new in renames]
+    if len(set(letters_given)) != len(letters_given):
+        return LetterMapping(problem="the question gives one letter to two of the formula's "
+                             "symbols", cause="letter-clash")
     # A new letter that the formula already uses for something else, and that is not renamed
     # away itself, would say two things at once ("for C filters" when C means channels).
     renamed = {symbol_key(s) for s, _ in renames}
