@@ -1,18 +1,27 @@
-"""repair: link every card to its registry formulas; fill lost and mangled formula answers.
+"""repair: fill lost and mangled formula answers from the registry, answering what is asked.
 
-Runs after `cards`, before `dedupe`. Three jobs, in this order per card:
+Runs after `formulas` (passes/formula_link.py links every card to its registry formulas),
+before `dedupe`. Two jobs per card:
 
-1. **Link**: `card.formulas` gets every formula the card's text is about (formula_match), so
-   the whole graph is linked here; dedupe unions the links of merged members. Only the card's
-   own text counts (a neighbour's topic is a guess: in the export, adjacent cards differ).
-2. **Missing answers** (empty, `.`-only, "see image"): when the question names a registry
-   formula, the answer becomes that formula's LaTeX as `$$…$$` and the card is flagged
-   `repaired`, naming the formula. A question that asks for a formula the registry does not
-   know is flagged `needs-review`; nothing is guessed.
-3. **Garbled math** (PDF/KaTeX text extraction: `softmax(dkQKT)V`): each run of formula lines
+1. **Missing answers** (empty, `.`-only, "see image"): the question names a registry formula
+   (formula_match) and asks something about it (asks.classify, a list of named rules with cue
+   phrases as data). A `formula` question gets the LaTeX as `$$…$$`; a `definition` ("what is
+   LoRA?", a bare term) the concept's or formula's registry definition with the LaTeX; a
+   `count` ("number of parameters …") the LaTeX of the formula declared to count THAT quantity
+   (`Formula.counts`), never a neighbour's; `variables` the LaTeX with its declared symbols as
+   a list. A question that brings its own letters ("for N filters, M channels") gets the LaTeX
+   rewritten in them through the declared symbols (asks.symbol_mapping, symbols.rename), or
+   `needs-review` with the cause; never letters the question contradicts. The flag `repaired`
+   carries cause `filled-<kind>` and the formula. A question that asks for a formula the
+   registry does not know is flagged `needs-review`; nothing is guessed.
+2. **Garbled math** (PDF/KaTeX text extraction: `softmax(dkQKT)V`): each run of formula lines
    holding mangled math is replaced by the registry LaTeX of the formula that the mangled text
    itself matches (a fingerprint), or else the formula the question names by a formula alias.
-   Prose lines around it survive. No formula: `needs-review`, the text is left alone.
+   Nothing the notes had is dropped: prose around the run and after a formula on its line
+   survives, attributions in the lines' labels ("Additive (Bahdanau 2015)") are kept, and a run
+   whose labels name what the registry formula does not say is not replaced
+   (`needs-review`, cause `repair-would-drop`). No formula: `needs-review`, the text is left
+   alone.
 """
 
 from __future__ import annotations
