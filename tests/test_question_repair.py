@@ -201,6 +201,9 @@ def test_a_count_gets_the_formula_of_that_quantity_never_a_neighbours(matcher, r
     flops = repair_card(_card("Number of FLOPs of LoRA"), matcher, registry)
     assert not flops.has_flag("repaired") and flops.has_cause("no-formula-for-quantity")
     assert flops.answer == ""
+    # a count of something the registry does not name at all: review, nothing guessed
+    unknown = repair_card(_card("Number of bits to store a frobnicator"), matcher, registry)
+    assert unknown.has_cause("no-registry-formula") and unknown.answer == ""
 
 
 def test_a_variables_question_gets_the_declared_symbols(matcher, registry):
@@ -220,6 +223,9 @@ def test_own_letters_rewrite_the_formula_or_send_it_to_review(matcher, registry)
     card = repair_card(_card("Define the variables of the LoRA parameter count with rank R"),
                        matcher, registry)
     assert "- $R$: LoRA rank" in card.answer
+    # a declared name given a letter; d_k's own base d is no other symbol
+    card = repair_card(_card("Attention formula with d_k = d"), matcher, registry)
+    assert r"\sqrt{d}" in card.answer and "d_k" not in card.answer
     review = repair_card(_card("Systolic array latency for X pixels"), matcher, registry)
     assert review.answer == "" and review.has_cause("unknown-letter")
     assert not review.has_flag("repaired")

@@ -83,9 +83,9 @@ def atoms(latex: str) -> list[Atom]:
 
 
 def letters_used(latex: str) -> set[str]:
-    """The symbol keys a LaTeX formula writes (`W_0`, `r`, `\\alpha`, `size`)."""
-    return {a.key for a in atoms(latex) if a.symbol} | {a.base for a in atoms(latex)
-                                                        if a.symbol and a.sub}
+    """The symbol keys a LaTeX formula writes (`W_0`, `r`, `\\alpha`, `size`): `d` and `d_k`
+    are two symbols."""
+    return {a.key for a in atoms(latex) if a.symbol}
 
 
 def rename(latex: str, renames: dict[str, str], declared: set[str] = frozenset()) -> str:

@@ -248,8 +248,8 @@ def question_aware_repair(question: str, hit: Hit, matcher: FormulaMatcher,
 def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMapping) -> LetterMapping:
     """A new letter the LaTeX already writes for an undeclared or unrenamed symbol would say
     two things at once."""
-    used = letters_used(formula.latex)
     renamed = {symbol_key(s) for s in renames}
+    used = letters_used(formula.latex) - renamed
     for new in renames.values():
         if symbol_key(new) in used and symbol_key(new) not in renamed:
             return LetterMapping(problem=f"its {new} is already a letter of the formula",
@@ -265,7 +265,7 @@ def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
             return _fill(card, concept.definition, "", FILLED + "definition",
                          f"filled with the registry definition of the concept `{concept.id}` "
                          f"({concept.name}), which the question asks about; it has no formula.")
-        if asks_for_formula(card.question):
+        if asks_for_formula(card.question) or classify(card.question).kind in ("count", "variables"):
             return card.with_flag("needs-review", "the answer is missing and no registry formula "
                                   "matches the question; write the answer, or add the formula "
                                   "(or an alias) to snippets/.", cause="no-registry-formula")
