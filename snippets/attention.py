@@ -155,7 +155,8 @@ FORMULAS = [
         r" v_a^\top\tanh(W_a[s_t;h_i]) & \text{additive}\\"
         r" s_t^\top W_a h_i & \text{general}\\"
         r" s_t^\top h_i & \text{dot-product}\\"
-        r" s_t^\top h_i/\sqrt{n} & \text{scaled dot-product}\end{cases}",
+        r" s_t^\top h_i/\sqrt{n} & \text{scaled dot-product}\end{cases},"
+        r"\qquad \alpha_t=\operatorname{softmax}(W_a s_t)\ \text{(location-based)}",
         (
             "alignment score functions",
             "dot-product attention preferred over additive attention",
@@ -170,6 +171,7 @@ FORMULAS = [
             ("W_a", "learned alignment weight matrix"),
             ("v_a", "learned alignment vector"),
             ("n", "dimension of the hidden states"),
+            (r"\alpha_t", "location-based attention weights over the source positions"),
         ),
     ),
     _formula(
@@ -371,6 +373,12 @@ def score_additive(s, h, w_a, v_a):
 def score_content(s, h):
     """Graves et al.: cosine similarity."""
     return float(s @ h) / (np.linalg.norm(s) * np.linalg.norm(h))
+
+
+def weights_location(s, w_a):
+    """Luong et al.'s location-based attention: the weights over the m source positions come
+    from the decoder state alone, softmax(W_a s_t) with W_a of shape (m, n); no key is scored."""
+    return softmax(w_a @ s)
 # --8<-- [end:alignment_scores]
 
 
@@ -495,4 +503,8 @@ FINGERPRINTS = [
                 mangled=False,
                 flat=True),
     Fingerprint("attention-scores", "scores=qkt$", "Scores=QKT", mangled=False, flat=True),
+    # the softmax weights with the fraction's denominator printed first
+    Fingerprint("attention-weights",
+                r"αi\(q,k1:m\)=sumj=1m?exp\(a\(q,kj\)\)exp\(a\(q,ki\)\)",
+                "αi(q,k1:m)=∑j=1mexp(a(q,kj))exp(a(q,ki))"),
 ]

@@ -68,6 +68,7 @@ CONCEPTS = [
 FORMULAS = [
     Formula(
         id="conv-macs",
+        counts=("macs",),
         name="MACs of a standard convolution",
         latex=r"\text{MACs} = B \times M \times K \times K \times C \times E \times F",
         concept="convolution",
@@ -103,6 +104,7 @@ FORMULAS = [
     ),
     Formula(
         id="conv-storage",
+        counts=("bytes",),
         name="Storage cost of a convolution layer (bits)",
         latex=(
             r"32 \times \left(M \times C \times K \times K + B \times C \times H \times W"
@@ -156,6 +158,7 @@ FORMULAS = [
     ),
     Formula(
         id="group-conv-macs",
+        counts=("macs", "parameters"),
         name="Group convolution MACs and weights",
         latex=(
             r"\text{MACs} = \frac{E \times F \times K \times K \times C \times M}{G},\quad "
@@ -202,6 +205,7 @@ FORMULAS = [
     ),
     Formula(
         id="dsc-macs",
+        counts=("macs",),
         name="Depthwise-separable convolution MACs",
         latex=(
             r"\text{MACs} = K \times K \times C \times E \times F + M \times C \times E \times F"
@@ -229,6 +233,7 @@ FORMULAS = [
     ),
     Formula(
         id="dsc-params",
+        counts=("parameters",),
         name="Depthwise-separable convolution parameters and savings",
         latex=(
             r"\frac{K^2 C + C M}{K^2 C M} = \frac{1}{M} + \frac{1}{K^2},\quad "
@@ -266,6 +271,7 @@ FORMULAS = [
     ),
     Formula(
         id="dsc-storage",
+        counts=("bytes",),
         name="Depthwise-separable convolution storage cost (bits)",
         latex=(
             r"32 \times (C \times H \times W + C \times K \times K + C \times E \times F"

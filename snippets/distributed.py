@@ -80,6 +80,7 @@ CONCEPTS = [
 FORMULAS = [
     Formula(
         id="ring-allreduce-traffic",
+        counts=("bytes",),
         name="Ring all-reduce traffic per GPU",
         latex=r"\text{bytes sent per GPU}=2\cdot\frac{N-1}{N}\cdot\text{size}\quad(\text{reduce-scatter }+\text{ all-gather, }N-1\text{ steps each})",
         concept="ring-allreduce",
@@ -144,6 +145,7 @@ FORMULAS = [
     ),
     Formula(
         id="zero-memory",
+        counts=("bytes",),
         name="ZeRO memory per GPU by stage",
         latex=(
             r"\text{DP: }(2+2+K)\Psi,\quad P_{os}: 4\Psi+\frac{K\Psi}{N_d},\quad "

@@ -54,6 +54,7 @@ CONCEPTS = [
 FORMULAS = [
     Formula(
         id="kv-cache-size",
+        counts=("bytes",),
         name="KV-cache size",
         latex=(
             r"\text{KV bytes}=2\cdot n_{\text{layers}}\cdot n_{\text{kv heads}}\cdot d_{\text{head}}"
@@ -81,6 +82,7 @@ FORMULAS = [
     ),
     Formula(
         id="kv-cache-decode-cost",
+        counts=("flops",),
         name="Decode cost with and without a KV cache",
         latex=(
             r"\text{FLOPs}_{\text{cached}}(t)=n_{\text{layers}}\,(8d^2+4td),\qquad "

@@ -50,6 +50,7 @@ CONCEPTS = [
 FORMULAS = [
     Formula(
         id="svd-lowrank-params",
+        counts=("parameters",),
         name="Parameters of a rank-r factorization",
         latex=(
             r"W_{m \times n} \approx W_1 W_2,\quad mn \ \to\ mr + rn = r(m + n),\quad "
@@ -102,6 +103,7 @@ FORMULAS = [
     ),
     Formula(
         id="separable-kernel",
+        counts=("parameters",),
         name="Rank-1 (separable) kernel",
         latex=r"K = u v^{\top},\ u, v \in \mathbb{R}^{k}:\quad 2k \text{ parameters instead of } k^2",
         concept="low-rank-decomposition",
@@ -128,11 +130,7 @@ FORMULAS = [
         concept="lora",
         aliases=(
             "lora",
-            "lora — what is it",
-            "low-rank adaptation (lora)",
             "low-rank adaptation",
-            "define the key variables in lora",
-            "key variables in lora",
             "full lora update rule",
             "what is the full lora update rule",
             "lora update",
@@ -165,6 +163,7 @@ FORMULAS = [
     ),
     Formula(
         id="lora-params",
+        counts=("parameters",),
         name="LoRA trainable parameters",
         latex=r"\#\theta_{\text{LoRA}} = r\,(d + k) \ \ll\ d \cdot k",
         concept="lora",

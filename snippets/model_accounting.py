@@ -50,6 +50,7 @@ CONCEPTS = [
 FORMULAS = [
     Formula(
         id="transformer-param-count",
+        counts=("parameters",),
         name="Transformer parameter count",
         latex=(
             r"N\approx 2\,d\,n_{\text{layer}}\,(2d_{\text{attn}}+d_{ff})=12\,n_{\text{layer}}\,d^2"
@@ -80,6 +81,7 @@ FORMULAS = [
     ),
     Formula(
         id="training-flops",
+        counts=("flops",),
         name="Training FLOPs (forward 2ND, backward 4ND)",
         latex=r"C_{\text{train}}\approx 6ND=\underbrace{2ND}_{\text{forward}}+\underbrace{4ND}_{\text{backward}}",
         concept="resource-accounting",
@@ -102,6 +104,7 @@ FORMULAS = [
     ),
     Formula(
         id="memory-accounting",
+        counts=("bytes",),
         name="Training memory: parameters, activations, gradients, optimizer state",
         latex=(
             r"M=b\,(N_{\text{params}}+N_{\text{act}}+N_{\text{grad}}+N_{\text{opt}}),\quad "
@@ -136,6 +139,7 @@ FORMULAS = [
     ),
     Formula(
         id="tied-embeddings",
+        counts=("parameters",),
         name="Tied embeddings save V·d parameters",
         latex=(
             r"\underbrace{2Vd}_{\text{untied}}-\underbrace{Vd}_{\text{tied: }W_{\text{out}}=E^\top}=Vd"

@@ -96,6 +96,7 @@ FORMULAS = [
     ),
     Formula(
         id="moe-active-params",
+        counts=("parameters",),
         name="MoE total vs active parameters",
         latex=r"N_{\text{total}}=N_{\text{shared}}+E\cdot N_{\text{expert}},\qquad N_{\text{active}}=N_{\text{shared}}+k\cdot N_{\text{expert}}",
         concept="mixture-of-experts",

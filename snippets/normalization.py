@@ -122,6 +122,8 @@ FORMULAS = [
     Formula(
         id="layer-norm",
         name="Layer normalization",
+        definition=("Per token: the mean μ and standard deviation σ of its d features, the "
+                    "z-score normalization (x − μ)/σ, then a learned gain γ and offset β."),
         latex=(
             r"\mu = \frac{1}{d}\sum_{i=1}^{d} x_i,\quad "
             r"\sigma = \sqrt{\frac{1}{d}\sum_{i=1}^{d} (x_i - \mu)^2 + \epsilon},\quad "

@@ -111,6 +111,11 @@ FORMULAS = [
     Formula(
         id="arithmetic-intensity",
         name="Arithmetic intensity (GEMM vs GEMV)",
+        definition=("Arithmetic intensity is the work a kernel does per byte it moves: FLOPs "
+                    "divided by the bytes read from and written to memory. Below the machine's "
+                    "ridge point (peak FLOP/s over memory bandwidth) the kernel is memory-bound, "
+                    "above it compute-bound; a GEMM's intensity grows with the matrix sizes, a "
+                    "GEMV's stays near 2/b whatever its size."),
         latex=(
             r"\alpha = \frac{\text{FLOPs}}{\text{bytes moved}},\quad "
             r"\alpha_{\text{GEMM}} = \frac{2mnk}{b\,(mk + kn + mn)},\quad "

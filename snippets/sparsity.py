@@ -118,6 +118,7 @@ FORMULAS = [
     ),
     Formula(
         id="sparse-conv-macs",
+        counts=("macs",),
         name="MACs of a convolution with sparse weights and inputs",
         latex=(
             r"\text{MACs} \ge (1 - p)(1 - q) \times M \times C \times R \times S \times E"
@@ -176,6 +177,7 @@ FORMULAS = [
     ),
     Formula(
         id="sparse-encoding-size",
+        counts=("bytes",),
         name="Storage of sparse encodings (bitmap, RLE, COO)",
         latex=(
             r"S_{\text{bitmap}} = n + \mathrm{nnz}\,b,\quad "

@@ -166,6 +166,9 @@ class FormulaMatcher:
     alias_re: re.Pattern | None
     fingerprints: list[tuple[re.Pattern, Fingerprint]] = field(default_factory=list)
     any_fingerprint: re.Pattern | None = None  # all of them in one regex: most texts match none
+    # phrase -> the concept whose name or alias it is (a formula alias with the same words
+    # overrides it in `phrase_to`, but "what is <phrase>?" still asks about the concept)
+    concept_of: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_registry(cls, registry: Registry,
@@ -174,6 +177,7 @@ class FormulaMatcher:
             fingerprints = registry.fingerprints
         ids = frozenset(f.id for f in registry.formulas)
         phrase_to: dict[str, tuple[str, str]] = {}
+        concept_of: dict[str, str] = {}
         # Concept aliases first, so a formula alias with the same words overrides them.
         for concept in registry.concepts:
             primary = next((f for f in concept.formulas if f in ids), None)
@@ -188,6 +192,7 @@ class FormulaMatcher:
                 key = phrase_key(alias)
                 if len(key) >= 2:
                     phrase_to[key] = (primary, "concept-alias")
+                    concept_of.setdefault(key, concept.id)
         for formula in registry.formulas:
             for alias in (formula.name, *formula.aliases):
                 key = phrase_key(alias)
@@ -198,7 +203,8 @@ class FormulaMatcher:
             alias_re = re.compile(r"(?<![\w])(?=(" + _trie_regex(phrase_to) + r")(?![\w]))")
         prints = [(re.compile(fp.pattern), fp) for fp in fingerprints if fp.formula in ids]
         union = re.compile("|".join(f"(?:{fp.pattern})" for _, fp in prints)) if prints else None
-        return cls(ids, {f.id: f.name for f in registry.formulas}, phrase_to, alias_re, prints, union)
+        return cls(ids, {f.id: f.name for f in registry.formulas}, phrase_to, alias_re, prints, union,
+                   concept_of)
 
     # -- evidence ---------------------------------------------------------------------------
 
@@ -234,6 +240,13 @@ class FormulaMatcher:
     def names_something(self, text: str) -> bool:
         """Whether `text` names any formula or concept (one without formulas included)."""
         return bool(self.fingerprint_hits(text) or self.alias_hits(text))
+
+    def is_bare_term(self, text: str) -> bool:
+        """Whether `text` is nothing but names of registry concepts/formulas ("Low-Rank
+        Adaptation (LoRA)"): a question that is a bare term asks for its definition."""
+        from deckforge.asks import covers_all_words
+
+        return covers_all_words(text, [(h.start, h.end) for h in self.alias_hits(text)])
 
     # -- decisions --------------------------------------------------------------------------
 

@@ -137,6 +137,12 @@ class Formula:
     # Declared symbols: (letter as written in `latex`, what it means), e.g. ("r", "LoRA rank").
     # They map a question's own letters onto the formula and drive numeric verification.
     symbols: tuple[tuple[str, str], ...] = ()
+    # What the formula counts, from asks.QUANTITIES ("parameters", "macs", "flops", "memory"):
+    # a question asking for a count is answered only by a formula that counts that quantity.
+    counts: tuple[str, ...] = ()
+    # A short definition of what the formula expresses, where its concept's definition is about
+    # something wider ("arithmetic intensity" inside the roofline model).
+    definition: str = ""
 
 
 @dataclass(frozen=True)

@@ -82,9 +82,11 @@ def formula_factory(module: str, tests_file: str):
     """A `Formula` builder for one snippet module: `module` and the test node ids' file are
     filled in, so a family's declarations list only what differs between its formulas."""
 
-    def formula(id, name, latex, concept, aliases, section, tests, symbols=()) -> Formula:
+    def formula(id, name, latex, concept, aliases, section, tests, symbols=(), counts=(),
+                definition="") -> Formula:
         return Formula(id=id, name=name, latex=latex, concept=concept, aliases=tuple(aliases),
                        module=module, section=section,
-                       tests=tuple(f"{tests_file}::{t}" for t in tests), symbols=tuple(symbols))
+                       tests=tuple(f"{tests_file}::{t}" for t in tests), symbols=tuple(symbols),
+                       counts=tuple(counts), definition=definition)
 
     return formula

@@ -82,6 +82,9 @@ def test_alignment_scores():
     lin.weight.data = _t(w)
     expected = (_t(v) @ torch.tanh(lin(torch.cat([_t(s), _t(h)])))).item()
     assert A.score_additive(s, h, w, v) == pytest.approx(expected)
+    w_loc = rng.normal(size=(4, 6))  # 4 source positions
+    weights = A.weights_location(s, w_loc)
+    np.testing.assert_allclose(weights, torch.softmax(_t(w_loc) @ _t(s), dim=0).numpy())
 
 
 def test_qkv_projection_shapes_independent_of_n():

@@ -42,6 +42,7 @@ from deckforge.passes.cards import (
     verdict,
 )
 from deckforge.passes.minhash import candidate_pairs, signatures_flat
+from deckforge.passes.repair import FILLED, LETTER_CAUSES
 from deckforge.text.keys import content_tokens, fast_key, numbers, question_tokens, sentences
 from deckforge.text.structure import (
     MISSING_ANSWER,
@@ -88,6 +89,10 @@ class Features:
     anums: frozenset  # numbers of the answer: "2 (# tokens)" vs "4 (# tokens)" are two facts
     context: str  # heading path / shared stem the card sits under (Card.context)
     asks_for: str  # "X" of a formula question "… X = ?": what the formula computes
+    # (what the question asks, registry formula, answer) of a question-aware repair: "what is
+    # LoRA?" (a definition) and "number of LoRA parameters" (a count) were filled differently,
+    # and so were two counts written in the letters of two questions
+    filled: tuple[str, str, str]
 
 
 _MATH = re.compile(r"\$|\\[A-Za-z]+|=")
@@ -122,6 +127,9 @@ def features(card: Card, aliases: tuple[re.Pattern, dict[str, str]] | None) -> F
         claims=claims,
         anums=numbers(list(a)), context=card.context,
         asks_for=_asks_for(card.question),
+        filled=next(((f.cause, f.formula, card.answer) for f in card.flags
+                     if (f.name == "repaired" and f.cause.startswith(FILLED))
+                     or f.cause in LETTER_CAUSES), ("", "", "")),
     )
 
 
@@ -256,6 +264,15 @@ def _told_apart_by_construction(p: Pair) -> Decision:
     return APART if p.a.qtext != p.b.qtext and _told_apart(p.a, p.b) else None
 
 
+def _same_repair(p: Pair) -> Decision:
+    # "LoRA — what is it?" and "Low-Rank Adaptation (LoRA)": two empty answers that the
+    # repair read as the same question about the same formula, answered alike
+    fa, fb = p.a, p.b
+    if fa.filled[0] and fa.filled == fb.filled and fa.filled[0] not in LETTER_CAUSES:
+        return "merge", f"the same question-aware repair ({fa.filled[1]})"
+    return None
+
+
 def _options_or_cloze(p: Pair) -> Decision:
     # options / cloze text are their own identity; only true repeats merge
     if p.a.kind not in EXACT_ONLY and p.b.kind not in EXACT_ONLY:
@@ -348,6 +365,7 @@ RULES: list[tuple[str, Callable[[Pair], Decision]]] = [
     ("bare-label", _bare_label),
     ("no-question", _no_question),
     ("told-apart", _told_apart_by_construction),
+    ("same-repair", _same_repair),
     ("options-or-cloze", _options_or_cloze),
     ("true-false-statements", _true_false_statements),
     ("one-true-false", _one_true_false),
@@ -387,6 +405,8 @@ def _told_apart(fa: Features, fb: Features) -> bool:
       and unanswered sub-questions of one stem;
     - formula questions asking for different quantities ("num_gradients = ?" vs
       "num_optimizer_states = ?", both "= num_parameters");
+    - empty answers repaired as different questions (a definition vs a count, or counts of
+      two quantities);
     - answers that state different numbers ("2 (# tokens)(# params)" vs "4 (# tokens)…")."""
     if fa.context and fb.context:
         if fa.context != fb.context and (fa.path == fb.path or fa.empty or fb.empty):
@@ -395,6 +415,10 @@ def _told_apart(fa: Features, fb: Features) -> bool:
             return True  # sub-questions of one stem
     if fa.asks_for and fb.asks_for and fa.asks_for != fb.asks_for:
         return True
+    if fa.filled[0] and fb.filled[0] and fa.filled != fb.filled:
+        return True  # two empty answers that the repair read as different questions
+    if fa.filled[0] in LETTER_CAUSES or fb.filled[0] in LETTER_CAUSES:
+        return True  # a question in its own letters that no formula could be written in
     return bool(fa.anums and fb.anums and fa.anums != fb.anums)
 
 

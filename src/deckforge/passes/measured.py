@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from deckforge.bench.result import load_results
 from deckforge.model import Card, KnowledgeGraph, _replace
+from deckforge.passes.repair import FILLED
 
 MAX_CITATIONS = 2  # per card: claim matches first (they are about what the card says)
 
@@ -79,7 +80,11 @@ def _term_pattern(term: str) -> re.Pattern:
 
 
 def card_text(card: Card) -> str:
-    return "\n".join((card.context, card.question, card.answer, *card.options)).lower()
+    # An answer the repair pass filled from the registry (a definition states every property
+    # of its concept) is not what the card claims: only the notes' own words are.
+    answer = "" if any(f.name == "repaired" and f.cause.startswith(FILLED) for f in card.flags) \
+        else card.answer
+    return "\n".join((card.context, card.question, answer, *card.options)).lower()
 
 
 def states_claim(text: str, claim_terms) -> bool:

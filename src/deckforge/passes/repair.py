@@ -1,18 +1,27 @@
-"""repair: link every card to its registry formulas; fill lost and mangled formula answers.
+"""repair: fill lost and mangled formula answers from the registry, answering what is asked.
 
-Runs after `cards`, before `dedupe`. Three jobs, in this order per card:
+Runs after `formulas` (passes/formula_link.py links every card to its registry formulas),
+before `dedupe`. Two jobs per card:
 
-1. **Link**: `card.formulas` gets every formula the card's text is about (formula_match), so
-   the whole graph is linked here; dedupe unions the links of merged members. Only the card's
-   own text counts (a neighbour's topic is a guess: in the export, adjacent cards differ).
-2. **Missing answers** (empty, `.`-only, "see image"): when the question names a registry
-   formula, the answer becomes that formula's LaTeX as `$$…$$` and the card is flagged
-   `repaired`, naming the formula. A question that asks for a formula the registry does not
-   know is flagged `needs-review`; nothing is guessed.
-3. **Garbled math** (PDF/KaTeX text extraction: `softmax(dkQKT)V`): each run of formula lines
+1. **Missing answers** (empty, `.`-only, "see image"): the question names a registry formula
+   (formula_match) and asks something about it (asks.classify, a list of named rules with cue
+   phrases as data). A `formula` question gets the LaTeX as `$$…$$`; a `definition` ("what is
+   LoRA?", a bare term) the concept's or formula's registry definition with the LaTeX; a
+   `count` ("number of parameters …") the LaTeX of the formula declared to count THAT quantity
+   (`Formula.counts`), never a neighbour's; `variables` the LaTeX with its declared symbols as
+   a list. A question that brings its own letters ("for N filters, M channels") gets the LaTeX
+   rewritten in them through the declared symbols (asks.symbol_mapping, symbols.rename), or
+   `needs-review` with the cause; never letters the question contradicts. The flag `repaired`
+   carries cause `filled-<kind>` and the formula. A question that asks for a formula the
+   registry does not know is flagged `needs-review`; nothing is guessed.
+2. **Garbled math** (PDF/KaTeX text extraction: `softmax(dkQKT)V`): each run of formula lines
    holding mangled math is replaced by the registry LaTeX of the formula that the mangled text
    itself matches (a fingerprint), or else the formula the question names by a formula alias.
-   Prose lines around it survive. No formula: `needs-review`, the text is left alone.
+   Nothing the notes had is dropped: prose around the run and after a formula on its line
+   survives, attributions in the lines' labels ("Additive (Bahdanau 2015)") are kept, and a run
+   whose labels name what the registry formula does not say is not replaced
+   (`needs-review`, cause `repair-would-drop`). No formula: `needs-review`, the text is left
+   alone.
 """
 
 from __future__ import annotations
@@ -20,11 +29,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deckforge.formula_match import FormulaMatcher, Hit, asks_for_formula
-from deckforge.model import Card, KnowledgeGraph, _replace
-from deckforge.passes.cards import EMPTY_ANSWER_REASON
+from deckforge.asks import (
+    Ask,
+    LetterMapping,
+    classify,
+    question_letters,
+    symbol_key,
+    symbol_mapping,
+)
+from deckforge.formula_match import FormulaMatcher, Hit, asks_for_formula, phrase_key
+from deckforge.model import Card, Formula, KnowledgeGraph, _replace
 from deckforge.passes.compute import UNANSWERED
 from deckforge.registry import Registry
+from deckforge.symbols import letters_used, rename
+from deckforge.text.structure import MISSING_ANSWER
 
 # Answers that stand for "the formula was here": nothing, dots, an image placeholder.
 _MISSING = re.compile(
@@ -116,27 +134,222 @@ def _name(registry: Registry, formula_id: str) -> str:
     return f"`{formula_id}` ({f.name})" if f else f"`{formula_id}`"
 
 
+# The cause of a question-aware repair's flag is FILLED + the kind of question (asks.RULES):
+# dedupe tells two repaired cards apart by it.
+FILLED = "filled-"
+GARBLED = "garbled-math"  # a repaired flag: mangled math replaced by the registry LaTeX
+UNMATCHED = "unmatched-garble"  # needs-review: mangled math no registry formula matches
+WOULD_DROP = "repair-would-drop"  # needs-review: the registry formula says less than the notes
+# Causes of a repair refused because of the question's own letters (asks.symbol_mapping).
+LETTER_CAUSES = ("unknown-letter", "ambiguous-letter", "letter-clash")
+
+
+# What each kind of question gets, on top of the formula (asks.RULES names the kinds).
+def _body_formula(latex: str, formula: Formula, definition: str, symbols) -> str:
+    return _display(latex)
+
+
+def _body_definition(latex: str, formula: Formula, definition: str, symbols) -> str:
+    return f"{definition}\n\n{_display(latex)}"
+
+
+def _body_variables(latex: str, formula: Formula, definition: str, symbols) -> str:
+    rows = "\n".join(f"- ${letter}$: {meaning}" for letter, meaning in symbols)
+    return f"{_display(latex)}\n\nwhere\n\n{rows}"
+
+
+ANSWER_BODIES = {"formula": _body_formula, "count": _body_formula,
+                 "definition": _body_definition, "variables": _body_variables}
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What a question-aware repair decided: the answer and its flag, or why not (cause)."""
+
+    answer: str = ""
+    formula: str = ""
+    reason: str = ""
+    cause: str = ""
+    problem: str = ""  # non-empty: no repair; the card goes to review with this reason
+
+
+def _formula_for(ask: Ask, hit: Hit, question: str, matcher: FormulaMatcher,
+                 registry: Registry) -> Formula | None:
+    """The formula that answers `ask`: the one the question names, except that a count is
+    answered only by a formula declared to count that quantity (`Formula.counts`), looked up
+    among the formulas the question names and then among their concepts' formulas; never a
+    neighbour that counts something else."""
+    named = registry.formula(hit.formula)
+    if ask.kind != "count":
+        return named
+    ids = [hit.formula, *matcher.formulas_for(question)]
+    concepts = [matcher.concept_of.get(hit.phrase, ""), named.concept if named else ""]
+    for concept_id in concepts:
+        concept = registry.concept(concept_id) if concept_id else None
+        if concept is not None:
+            ids += [*concept.formulas, *(f.id for f in registry.formulas if f.concept == concept.id)]
+    for formula_id in dict.fromkeys(ids):
+        formula = registry.formula(formula_id)
+        if formula is not None and ask.quantity in formula.counts:
+            return formula
+    return None
+
+
+def _definition(hit: Hit, formula: Formula, matcher: FormulaMatcher, registry: Registry) -> str:
+    """A concept named by the question defines itself; a formula named by its own alias uses its
+    own definition, else its concept's."""
+    concept_id = matcher.concept_of.get(hit.phrase, "")
+    concept = registry.concept(concept_id) if concept_id else None
+    if concept is not None and concept.definition:
+        return concept.definition
+    if formula.definition:
+        return formula.definition
+    concept = registry.concept(formula.concept)
+    return concept.definition if concept is not None else ""
+
+
+def question_aware_repair(question: str, hit: Hit, matcher: FormulaMatcher,
+                          registry: Registry) -> Repair:
+    ask = classify(question, bare_term=matcher.is_bare_term(question))
+    formula = _formula_for(ask, hit, question, matcher, registry)
+    if formula is None:
+        return Repair(cause="no-formula-for-quantity",
+                      problem=f"the question asks for a number of {ask.quantity} and no registry "
+                      f"formula of {_name(registry, hit.formula)}'s family counts them; write the "
+                      "answer, or declare `counts` on the formula in snippets/.")
+    letters = question_letters(question)
+    mapping = symbol_mapping(letters, formula.symbols)
+    renames = dict(mapping.renames)
+    if not mapping.problem:
+        mapping = _check_clash(formula, renames, mapping)
+    if mapping.problem:
+        return Repair(formula=formula.id, cause=mapping.cause,
+                      problem=f"the question brings its own letters and {mapping.problem}; "
+                      f"the registry formula {_name(registry, formula.id)} cannot be written in "
+                      "them without a guess.")
+    declared = {s for s, _ in formula.symbols}
+    latex = rename(formula.latex, renames, declared)
+    symbols = [(rename(s, renames, declared), meaning) for s, meaning in formula.symbols]
+    definition = _definition(hit, formula, matcher, registry) if ask.kind == "definition" else ""
+    if ask.kind == "definition" and not definition:
+        ask = Ask("formula")
+    answer = ANSWER_BODIES[ask.kind](latex, formula, definition, symbols)
+    what = {"formula": "the registry LaTeX", "count": f"the registry count of {ask.quantity}",
+            "definition": "the registry definition and LaTeX",
+            "variables": "the registry LaTeX and its declared symbols"}[ask.kind]
+    letters_note = ("; written in the question's letters ("
+                    + ", ".join(f"{old}→{new}" for old, new in renames.items()) + ")"
+                    if renames else "")
+    return Repair(answer=answer, formula=formula.id, cause=FILLED + ask.kind,
+                  reason=f"filled with {what} of {_name(registry, formula.id)}, which the "
+                  f'question names ("{hit.phrase}"){letters_note}.')
+
+
+def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMapping) -> LetterMapping:
+    """A new letter the LaTeX already writes for an undeclared or unrenamed symbol would say
+    two things at once."""
+    renamed = {symbol_key(s) for s in renames}
+    used = letters_used(formula.latex) - renamed
+    for new in renames.values():
+        if symbol_key(new) in used and symbol_key(new) not in renamed:
+            return LetterMapping(problem=f"its {new} is already a letter of the formula",
+                                 cause="letter-clash")
+    return mapping
+
+
 def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
     hit = matcher.question_formula(card.question)
-    formula_id = hit.formula if hit else None
-    if formula_id is None:
-        if asks_for_formula(card.question):
+    if hit is None:
+        concept = _defined_concept(card.question, matcher, registry)
+        if concept is not None:
+            return _fill(card, concept.definition, "", FILLED + "definition",
+                         f"filled with the registry definition of the concept `{concept.id}` "
+                         f"({concept.name}), which the question asks about; it has no formula.")
+        if asks_for_formula(card.question) or classify(card.question).kind in ("count", "variables"):
             return card.with_flag("needs-review", "the answer is missing and no registry formula "
                                   "matches the question; write the answer, or add the formula "
-                                  "(or an alias) to snippets/.")
+                                  "(or an alias) to snippets/.", cause="no-registry-formula")
         return card
-    formula = registry.formula(formula_id)
+    repair = question_aware_repair(card.question, hit, matcher, registry)
+    if repair.problem:
+        return card.with_flag("needs-review", "the answer is missing; " + repair.problem,
+                              cause=repair.cause, formula=repair.formula)
+    return _fill(card, repair.answer, repair.formula, repair.cause, repair.reason)
+
+
+def _fill(card: Card, answer: str, formula_id: str, cause: str, why: str) -> Card:
     was = card.answer.strip()
-    answer = _display(formula.latex)
-    reason = (f"the answer was {'empty' if not was.strip('.') else repr(was)}; filled with the "
-              f"registry LaTeX of {_name(registry, formula_id)}, which the question names "
-              f'("{hit.phrase}").')
+    reason = f"the answer was {'empty' if not was.strip('.') else repr(was)}; {why}"
     # The cards pass flagged the empty answer for review; the repair answers it.
-    flags = tuple(f for f in card.flags
-                  if not (f.name == "needs-review" and f.reason.startswith(EMPTY_ANSWER_REASON)))
-    card = _replace(card, answer=answer, flags=flags,
-                    formulas=tuple(dict.fromkeys((formula_id, *card.formulas))))
-    return card.with_flag("repaired", reason)
+    flags = tuple(f for f in card.flags if not (f.name == "needs-review" and f.cause == MISSING_ANSWER))
+    formulas = tuple(dict.fromkeys((formula_id, *card.formulas))) if formula_id else card.formulas
+    card = _replace(card, answer=answer, flags=flags, formulas=formulas)
+    return card.with_flag("repaired", reason, cause=cause, formula=formula_id)
+
+
+def _defined_concept(question: str, matcher: FormulaMatcher, registry: Registry):
+    """The registry concept without formulas that a definition question asks about ("What are
+    activation outliers?"), if any: its definition is the answer."""
+    hits = [h for h in matcher.alias_hits(question) if not h.formula]
+    if len(hits) != 1 or classify(question, matcher.is_bare_term(question)).kind != "definition":
+        return None
+    concept = registry.concept(matcher.concept_of.get(hits[0].phrase, ""))
+    return concept if concept is not None and concept.definition else None
+
+
+# Where a formula written on one line gives way to prose: a dash, a semicolon, a comma or a
+# full stop followed by words ("LayerNorm(x)=γ(σx−μ)+β, computed per token over …").
+_TAIL_SEPARATOR = re.compile(r"\s[—–]\s|;\s|,\s|\.\s")
+_PROSE_WORD = re.compile(r"[A-Za-z][a-z]{2,}[,.;:]?")
+
+
+def split_prose_tail(line: str) -> tuple[str, str]:
+    """(formula, prose) of a line that continues a formula with a remark on the same line;
+    (line, "") when there is none. The remark has no relation and starts with three words."""
+    for m in _TAIL_SEPARATOR.finditer(line):
+        head, tail = line[: m.start()], line[m.end():].strip()
+        words = [t for t in tail.split()[:6] if _PROSE_WORD.fullmatch(t)]
+        if _RELATION.search(head) and not _RELATION.search(tail) and len(words) >= 3:
+            return head.rstrip(), tail
+    return line, ""
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+
+
+def _words_of(text: str) -> set[str]:
+    return set(phrase_key(text).split())
+
+
+def _formula_words(formula: Formula) -> set[str]:
+    """Words a registry formula says: its text groups (`\\text{additive}`), its name,
+    definition and aliases, and the meanings of its declared symbols ("Parameters: L(N)…" is the N of
+    `kaplan-power-laws`, "number of parameters")."""
+    texts = re.findall(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}", formula.latex)
+    texts += [formula.name, formula.definition, *formula.aliases,
+              *(meaning for _, meaning in formula.symbols)]
+    return _words_of(" ".join(texts))
+
+
+_MATH_SPAN = re.compile(r"\$[^$]*\$")
+
+
+def _attribution(label: str) -> set[str]:
+    """Words and years in a label's parentheses ("(Bahdanau 2015)"), not its math (`($\\mu$)`)."""
+    inside = " ".join(_PARENS.findall(_MATH_SPAN.sub(" ", label)))
+    return {w for w in _words_of(inside) if len(w) >= 3}
+
+
+# A word label before a formula, maybe with an attribution: "Additive (Bahdanau 2015): …".
+_WORD_LABEL = re.compile(r"^\s*(?:\d+\.\s*)?(?P<label>[A-Za-z][A-Za-z\- ]{2,40}"
+                         r"(?:\s*\([^()]{0,40}\))?)\s*:\s*\S")
+
+
+def run_labels(lines: list[str], run: tuple[int, ...]) -> list[str]:
+    """The word labels of a run's formula lines ("Additive (Bahdanau 2015)" of "Additive
+    (Bahdanau 2015): score(st,hi)=…"): text the notes had beside the formula."""
+    found = (_WORD_LABEL.match(lines[i]) for i in run)
+    return [m.group("label").strip() for m in found if m]
 
 
 def repair_garbled(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
@@ -151,9 +364,29 @@ def repair_garbled(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
         bad = [lines[i].strip() for i, f in by_line.items() if f is None]
         return card.with_flag("needs-review", f"the answer holds garbled math ({_clip(bad[0])!r}) "
                               "and no registry formula matches it; rewrite it as LaTeX, or add "
-                              "the formula (or a fingerprint) to the registry.")
+                              "the formula (or a fingerprint) to the registry.", cause=UNMATCHED)
+    # A remark after the formula on its own line is the notes' content: it stays.
+    tails: dict[int, str] = {}
+    for i in by_line:
+        lines[i], tails[i] = split_prose_tail(lines[i])
     runs = _formula_runs(lines, set(by_line))
     formula_of = {run: next(by_line[j] for j in run if j in by_line) for run in set(runs.values())}
+    # A repair never drops what the notes had: a run whose labels name things the registry
+    # formula does not write ("Location-Based" beside five other score functions) is not
+    # replaced; labels whose names it writes keep their attributions ("(Bahdanau 2015)").
+    kept_labels: dict[tuple[int, ...], list[str]] = {}
+    for run, formula_id in formula_of.items():
+        labels = run_labels(lines, run)
+        said = _formula_words(registry.formula(formula_id))
+        lost = [lb for lb in labels if not _words_of(_PARENS.sub(" ", lb)) <= said]
+        if lost:
+            return card.with_flag(
+                "needs-review", f"the answer holds garbled math, and the registry LaTeX of "
+                f"{_name(registry, formula_id)} would drop what the notes say beside it ("
+                + "; ".join(_clip(lb) for lb in lost[:3]) + "); rewrite it as LaTeX, or add "
+                "the missing part to the registry formula.", cause=WOULD_DROP, formula=formula_id)
+        if any(_attribution(lb) - said for lb in labels):
+            kept_labels[run] = labels
     # One display block per formula, where its last run was: prose between two runs of one
     # formula ("Where the weights are …:") then still leads into the formula.
     last_run = {f: max(r for r, g in formula_of.items() if g == f) for f in formula_of.values()}
@@ -168,14 +401,18 @@ def repair_garbled(card: Card, matcher: FormulaMatcher, registry: Registry) -> C
         if i == run[0] and run == last_run[formula_id]:
             out.append(_display(registry.formula(formula_id).latex))
             placed.append(formula_id)
-    replaced = [lines[i].strip() for i in sorted(by_line)]
+        if i == run[-1] and run in kept_labels:
+            out.append("As labelled in the notes: " + "; ".join(kept_labels[run]) + ".")
+        if tails.get(i):
+            out.append(tails[i])
+    replaced = [card.answer.splitlines()[i].strip() for i in sorted(by_line)]
     reason = ("the answer held math mangled by text extraction ("
               + "; ".join(_clip(s) for s in replaced[:2]) + (" …" if len(replaced) > 2 else "")
               + "); replaced with the registry LaTeX of "
               + ", ".join(_name(registry, f) for f in placed) + ".")
     card = _replace(card, answer="\n".join(out),
                     formulas=tuple(dict.fromkeys((*placed, *card.formulas))))
-    return card.with_flag("repaired", reason)
+    return card.with_flag("repaired", reason, cause=GARBLED, formula=placed[0] if placed else "")
 
 
 def _formula_runs(lines: list[str], garbled: set[int]) -> dict[int, tuple[int, ...]]:
