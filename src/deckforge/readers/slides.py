@@ -212,9 +212,13 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
                  section: tuple[str, ...]) -> list[RawItem]:
     items: list[RawItem] = []
 
-    def add(question, answer, first, last, kind=None, context=(*section, slide.title)):
+    def add(question, answer, first, last, kind=None, context=(*section, slide.title),
+            review="", note="", setup=""):
         items.append(RawItem(question, answer, SourceSpan(path, first, last), NAME,
-                             section=section, kind_hint=kind, context=" › ".join(context)))
+                             section=section, kind_hint=kind,
+                             context="\n\n".join(filter(None, [" › ".join(context), setup])),
+                             needs_review=bool(review), cause=review,
+                             notes=(note,) if note else ()))
 
     formulas = [e for e in elements if e.kind == "bullet" and not e.children
                 and _FORMULA_BULLET.match(e.text) and len(_FORMULA_BULLET.match(e.text)
@@ -253,7 +257,16 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
     maths = [e for e in rest if e.kind == "math"]
     prose = [e for e in rest if e.kind not in ("math", "table")]
     math_only = all(e.kind == "text" and len(e.text.split()) <= 8 for e in prose)
-    if maths:
+    asked = [e for e in prose if e.kind == "text" and e.text.endswith("?")]
+    if maths and math_only and asked and asked[-1] is prose[-1]:
+        # Formulas that lead to a question the slide leaves open ("How to compute
+        # ∂W'/∂W?"): the question, with the formulas as its setup; its answer is not on the
+        # slide (the cards and compute passes flag it unanswered, out of the study path).
+        block = sorted(maths + prose[:-1], key=lambda e: e.first)
+        add(asked[-1].text, "", min(e.first for e in maths), asked[-1].last,
+            setup="\n\n".join(e.text for e in block))
+        rest = []
+    elif maths:
         # Display math: with prose, the math and its legend; alone, the math and its captions.
         block = maths + ([e for e in prose if e.kind == "text" and _LEGEND.match(e.text)]
                          if not math_only else prose)
@@ -270,8 +283,13 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
         last = max([table.last, *(n.end for n in nodes)])
         add(f"{slide.title}: what does the table show?", answer, table.first, last)
     if not tables:
-        for d in lecture.cards(nodes, slide.title, topic_path):
-            add(d.question, d.answer, d.first, d.last, d.kind_hint, context=d.path)
+        # the slide's other text (its legend, math and captions) may define a point's letters
+        known = " ".join(e.text for e in elements if e.kind in ("text", "math"))
+        # a slide of one line and nothing else (no math, no table) is a title slide
+        tagline = len(elements) == 1
+        for d in lecture.cards(nodes, slide.title, topic_path, known=known, tagline=tagline):
+            add(d.question, d.answer, d.first, d.last, d.kind_hint, context=d.path,
+                review=d.review, note=d.note)
     return sorted(items, key=lambda item: (item.span.line, item.span.end_line))
 
 
