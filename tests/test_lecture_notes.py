@@ -164,8 +164,12 @@ def test_point_rules_on_their_own_notes():
     defined = lecture.cards([_leaf("k grows with the batch size", 1)], "Roofline", ("Roofline",),
                             known="k: arithmetic intensity")  # the slide's legend
     assert [d.review for d in defined] == [""]
+    counted = lecture.cards([_leaf("L layers are split over p pipeline stages", 1)], "Pipelines",
+                            ("Pipelines",))  # "L layers" says what L counts
+    assert [d.review for d in counted] == [""]
     assert lecture.is_caption("Latency of decoding across batch sizes")
     assert not lecture.is_caption("Accuracy of pruned models drops beyond 50% sparsity")
+    assert not lecture.is_caption("Latency of attention grows quadratically over sequence length")
     labelled = lecture.cards([_leaf("Peak: 989 TFLOP/s", 1), _leaf("Bottleneck: memory bound", 2)],
                              "H100", ("H100",))
     assert [d.review for d in labelled] == ["", lecture.FRAGMENT]

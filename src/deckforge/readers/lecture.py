@@ -77,9 +77,21 @@ _CAPTIONS = [
     re.compile(r"^(?:figure|fig\.|left|right|top|bottom)\s*\d*\s*[:.)]\s", re.I),
 ]
 MAX_CAPTION_WORDS = 12
+# A caption names what is plotted; a line that says how it moves is a claim about the plot
+# ("Latency of attention grows quadratically over sequence length"), whatever its form.
+_MOVES = re.compile(r"\b(?:grows?|drops?|increases?|decreases?|rises?|falls?|scales?|stays?|"
+                    r"remains?|improves?|reduces?|exceeds?|saturates?|shows?|reaches?|"
+                    r"doubles?|halves?|dominates?|outperforms?|matches?|degrades?)\b", re.I)
 # A point whose subject is a bare letter ("c tends to be close to 1", "x_2 exhibits …").
 _LEAD_SYMBOL = re.compile(r"^\$?(?P<sym>[A-Za-z](?:_\{?[\w,]+\}?)?)\$?\s+(?P<rest>[a-z]\w*)")
 _NOT_SYMBOLS = {"a", "A", "I"}  # articles and the pronoun, not letters
+# The letter is the subject of a claim only when a verb follows it; "L layers split over p
+# stages" names what L counts (a definition in passing), "c tends to …" says something of c.
+_SUBJECT_VERB = re.compile(r"^(?:tends?|exhibits?|appears?|gets?|goes|converges?|equals?|"
+                           r"approaches|varies|depends|is|are|was|were|can|could|will|would|"
+                           r"should|must|may|might|has|have|becomes?|stays?|remains?|grows?|"
+                           r"drops?|increases?|decreases?|rises?|falls?|scales?|shows?|"
+                           r"reaches?|dominates?)$", re.I)
 _DEFINES = re.compile(r"^(?:is|are|denotes?|means|stands|refers|=|:)", re.I)
 _EXAMPLE_TOPIC = re.compile(r"^(?:in[- ](?:the )?(?:lecture|class)\s+)?(?:an?\s+)?"
                             r"(?:worked\s+|numerical\s+|toy\s+)?(?:example|exercise)s?\b", re.I)
@@ -242,11 +254,10 @@ def _loose_symbol(node: Node, seen: str) -> str | None:
     if node.children:
         return None
     match = _LEAD_SYMBOL.match(unlink(uncloze(node.text)).strip())
-    if not match or match.group("sym") in _NOT_SYMBOLS or _DEFINES.match(match.group("rest")):
+    if (not match or match.group("sym") in _NOT_SYMBOLS or _DEFINES.match(match.group("rest"))
+            or not _SUBJECT_VERB.match(match.group("rest"))):
         return None
     sym = match.group("sym")
-    if len(sym) == 1 and match.group("rest") in ("and", "or", "of"):
-        return None  # "B and C …": letters of a list of options, not a claim
     letter = re.escape(sym.replace("{", "").replace("}", ""))
     mentions = re.findall(rf"(?<![\w\\]){letter}(?![\w])", seen.replace("{", "").replace("}", ""))
     return sym if len(mentions) <= 1 else None
@@ -394,7 +405,7 @@ def is_caption(text: str) -> bool:
     layers."), or a "Figure:" / "Left:" label."""
     text = uncloze(text).strip()
     return (words(text) <= MAX_CAPTION_WORDS and not _CLAIM_VERB.search(text)
-            and any(p.match(text) for p in _CAPTIONS))
+            and not _MOVES.search(text) and any(p.match(text) for p in _CAPTIONS))
 
 
 def _cloze(node: Node, children: list[Node], path) -> Result | None:
