@@ -173,6 +173,12 @@ def test_point_rules_on_their_own_notes():
     labelled = lecture.cards([_leaf("Peak: 989 TFLOP/s", 1), _leaf("Bottleneck: memory bound", 2)],
                              "H100", ("H100",))
     assert [d.review for d in labelled] == ["", lecture.FRAGMENT]
+    points = [_leaf("assume every layer has the same width", 1),
+              _leaf("the gradient of each layer doubles the work", 2)]
+    for topic, cause in (("in class example", lecture.EXAMPLE_NOT_GIVEN),
+                         ("the example from the slides", lecture.EXAMPLE_NOT_GIVEN),
+                         ("Example: a deep linear network", "")):  # the example itself
+        assert [d.review for d in lecture.cards(points, topic, ("Backward", topic))] == [cause]
     tagline = [_leaf("Pruning can also be applied to attention heads.", 1)]
     assert lecture.cards(tagline, "Head Pruning", ("Head Pruning",), tagline=True) == []
     assert lecture.cards(tagline, "Head Pruning", ("Head Pruning",))  # under a heading: a point

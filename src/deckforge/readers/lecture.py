@@ -7,8 +7,9 @@ either style gets the same treatment:
 
 RULES, tried in order on each node (the first that applies makes its cards):
 * not-study     image embeds, pointers to elsewhere ("See [[GPU]]", a bare link), tag lines,
-                symbol legends and the author's open questions (a leaf ending with `?`): no
-                card (checked before the rules, on every node).
+                symbol legends, captions of a lost figure ("3D plots of x_2 across layers")
+                and the author's open questions (a leaf ending with `?`): no card (checked
+                before the rules, on every node).
 * cloze         `{{c1::…}}` (an Obsidian `==highlight==`); nested items go to the back.
 * definition    `**term**: text` / `**term** is …` -> question = term.
 * asks          an item that asks ("What is …?", "Why not X", "BPE and why") with nested items.
@@ -26,6 +27,18 @@ Nodes no rule takes are leftovers: a parent's (or the topic's) leftover leaves b
 whose question comes from the parent ("Precision `float32`, `bfloat16`: what are the key
 points?", "What is Model FLOPs utilization (MFU)?"). A rule that does not use a node's nested
 items leaves them to be visited the same way, under the node as their topic.
+
+What the notes cannot carry in full is flagged needs-review (Draft.review, a cause from
+REVIEW_CAUSES), out of the study path, never passed off as a card:
+* undefined-symbol   a leftover point whose subject is a letter nothing else of its topic
+                     names ("c tends to be close to 1"): its own card, the points beside it
+                     stay studyable.
+* fragment-answer    "Label: value" with a value under MIN_LABEL_ANSWER_WORDS words and no
+                     number, math or marked term ("Training objectives: non differentiable").
+* example-not-given  points under an example the notes point to ("in lecture example") but do
+                     not give.
+And a slide of one short plain line (LONE_LINE_MAX_WORDS, `tagline=True`) is a title slide's
+tagline: no card.
 
 Every draft carries `path`: the heading path / slide title and the parent items it sits under,
 which the reader writes into RawItem.context so the question stands on its own.
@@ -93,8 +106,12 @@ _SUBJECT_VERB = re.compile(r"^(?:tends?|exhibits?|appears?|gets?|goes|converges?
                            r"drops?|increases?|decreases?|rises?|falls?|scales?|shows?|"
                            r"reaches?|dominates?)$", re.I)
 _DEFINES = re.compile(r"^(?:is|are|denotes?|means|stands|refers|=|:)", re.I)
-_EXAMPLE_TOPIC = re.compile(r"^(?:in[- ](?:the )?(?:lecture|class)\s+)?(?:an?\s+)?"
-                            r"(?:worked\s+|numerical\s+|toy\s+)?(?:example|exercise)s?\b", re.I)
+# An example the notes point to but do not give ("in lecture example", "the example from the
+# slides"); a bare "Example" topic is the example itself, its points are what it shows.
+_EXAMPLE_ELSEWHERE = re.compile(
+    r"^(?:in[- ](?:the\s+)?(?:lecture|class|slides?|video)\s+(?:worked\s+)?examples?|"
+    r"(?:the\s+)?(?:worked\s+)?examples?\s+(?:from|in|of)\s+(?:the\s+)?(?:lecture|class|"
+    r"slides?|video|book|paper))\b", re.I)
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)\}\}")
 _ASKING = ("why", "what", "how", "when", "which", "who", "where")
 _AND_WHY = re.compile(r"^(?P<x>.+?)\s+and\s+(?P<w>why|how)\s*$", re.I)
@@ -226,7 +243,7 @@ def cards(nodes: list[Node], topic: str, path: tuple[str, ...],
     if (leftovers and not GENERIC_TOPICS.match(topic_name(topic))
             and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS):
         review = note = ""
-        if _EXAMPLE_TOPIC.match(topic_name(unlink(uncloze(topic)))):
+        if _EXAMPLE_ELSEWHERE.match(topic_name(unlink(uncloze(topic)))):
             # "in lecture example" over its assumptions: the example itself (and its numbers,
             # else the example rule had taken it) is not in the notes
             review, note = EXAMPLE_NOT_GIVEN, ("the notes list points of an example they do "

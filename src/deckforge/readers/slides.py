@@ -21,12 +21,17 @@ Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim)
 * a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
   the display math right after it (kind_hint "formula").
 * the display math of a slide -> question "<slide title> formula", answer = the math blocks
-  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide.
+  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide. A math-only
+  slide that ends in a question ("How to compute $\\frac{\\partial W'}{\\partial W}$?")
+  asks that question, with its math and captions as the setup (context) and no answer: the
+  cards and compute passes flag it needs-review (`unanswered-question`).
 * a tab table -> "<slide title>: what does the table show?", answer = the slide's bullets (its
   conclusions) and the table in Markdown.
 * the other bullets and text boxes -> the shared lecture rules (readers/lecture.py: formulas,
-  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, or one
-  whose body is a figure caption, gives no item; no question is the bare slide title.
+  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, one
+  whose body is a figure caption, or one of a single short plain line (a title slide's
+  tagline) gives no item; no question is the bare slide title. Points the notes cannot carry
+  (a letter only the lost figure defined) come flagged needs-review (lecture.REVIEW_CAUSES).
 * an "Example Question" slide -> one item per numbered question, its stem (the text above the
   questions) as context, no answer: the compute pass works it out from the stem with a
   registry formula's snippet code, or it stays needs-review.
