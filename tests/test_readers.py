@@ -78,7 +78,7 @@ def test_read_sources_reads_all_five_files_with_the_right_readers():
     by_path = {s.path: s for s in graph.sources}
     assert {p: s.reader for p, s in by_path.items()} == STYLE_OF
     assert {p: s.raw_items for p, s in by_path.items()} == {
-        DOTTED: 241, ALTERNATING: 48, SLIDES: 44, QUIZ: 9, NOTES: 48}
+        DOTTED: 241, ALTERNATING: 48, SLIDES: 43, QUIZ: 9, NOTES: 48}
 
 
 # ------------------------------------------------------------------ dotted

@@ -218,7 +218,7 @@ def test_alias_regex_finds_every_alias(registry):
 def test_a_concept_without_formulas_shields_the_shorter_alias_inside_it(final):
     """'Outlier Study: CLIP Activations' is about activation outliers, not the CLIP loss; and a
     question naming such a concept is not linked through its answer's words ("attention")."""
-    outliers = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 391)
+    outliers = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 395)
     massive = at(final.cards, "sources/efficient-dl-midterm-recap.txt", 403)
     for card in (outliers, massive):
         assert card.formulas == ()

@@ -7,8 +7,9 @@ either style gets the same treatment:
 
 RULES, tried in order on each node (the first that applies makes its cards):
 * not-study     image embeds, pointers to elsewhere ("See [[GPU]]", a bare link), tag lines,
-                symbol legends and the author's open questions (a leaf ending with `?`): no
-                card (checked before the rules, on every node).
+                symbol legends, captions of a lost figure ("3D plots of x_2 across layers")
+                and the author's open questions (a leaf ending with `?`): no card (checked
+                before the rules, on every node).
 * cloze         `{{c1::…}}` (an Obsidian `==highlight==`); nested items go to the back.
 * definition    `**term**: text` / `**term** is …` -> question = term.
 * asks          an item that asks ("What is …?", "Why not X", "BPE and why") with nested items.
@@ -26,6 +27,18 @@ Nodes no rule takes are leftovers: a parent's (or the topic's) leftover leaves b
 whose question comes from the parent ("Precision `float32`, `bfloat16`: what are the key
 points?", "What is Model FLOPs utilization (MFU)?"). A rule that does not use a node's nested
 items leaves them to be visited the same way, under the node as their topic.
+
+What the notes cannot carry in full is flagged needs-review (Draft.review, a cause from
+REVIEW_CAUSES), out of the study path, never passed off as a card:
+* undefined-symbol   a leftover point whose subject is a letter nothing else of its topic
+                     names ("c tends to be close to 1"): its own card, the points beside it
+                     stay studyable.
+* fragment-answer    "Label: value" with a value under MIN_LABEL_ANSWER_WORDS words and no
+                     number, math or marked term ("Training objectives: non differentiable").
+* example-not-given  points under an example the notes point to ("in lecture example") but do
+                     not give.
+And a slide of one short plain line (LONE_LINE_MAX_WORDS, `tagline=True`) is a title slide's
+tagline: no card.
 
 Every draft carries `path`: the heading path / slide title and the parent items it sits under,
 which the reader writes into RawItem.context so the question stands on its own.
@@ -65,6 +78,40 @@ _CLAIM_VERB = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|can|could|w
                          r"takes?|helps?|leads?|causes?|uses?|means)\b", re.I)
 _ILLUSTRATION = re.compile(r"^(?:(?:a|an|the|nice|good|great)\s+)*(?:illustration|figure|diagram|"
                            r"picture|video|animation|post|blog|paper|slides?|talk)\b", re.I)
+# A figure's caption kept as a bullet ("3D plots of x_2 across layers", "Throughput of ZeRO-3
+# across 8 to 64 GPUs", "Figure: …"): a measure or plot over an axis, with no claim. The figure
+# itself is lost in the text, so the caption teaches nothing.
+_CAPTIONS = [
+    re.compile(r"^(?:(?:\d+-?d|log-log|log|a|the)\s+)*(?:plots?|figures?|graphs?|charts?|curves?|"
+               r"heat ?maps?|histograms?|visuali[sz]ations?|distributions?|throughput|latency|"
+               r"accuracy|loss|speed-?ups?|memory usage|perplexity)\s+(?:of|for)\s+.+?\s+"
+               r"(?:across|over|vs\.?|versus|against|per|as a function of|for different)\s+\S",
+               re.I),
+    re.compile(r"^(?:figure|fig\.|left|right|top|bottom)\s*\d*\s*[:.)]\s", re.I),
+]
+MAX_CAPTION_WORDS = 12
+# A caption names what is plotted; a line that says how it moves is a claim about the plot
+# ("Latency of attention grows quadratically over sequence length"), whatever its form.
+_MOVES = re.compile(r"\b(?:grows?|drops?|increases?|decreases?|rises?|falls?|scales?|stays?|"
+                    r"remains?|improves?|reduces?|exceeds?|saturates?|shows?|reaches?|"
+                    r"doubles?|halves?|dominates?|outperforms?|matches?|degrades?)\b", re.I)
+# A point whose subject is a bare letter ("c tends to be close to 1", "x_2 exhibits …").
+_LEAD_SYMBOL = re.compile(r"^\$?(?P<sym>[A-Za-z](?:_\{?[\w,]+\}?)?)\$?\s+(?P<rest>[a-z]\w*)")
+_NOT_SYMBOLS = {"a", "A", "I"}  # articles and the pronoun, not letters
+# The letter is the subject of a claim only when a verb follows it; "L layers split over p
+# stages" names what L counts (a definition in passing), "c tends to …" says something of c.
+_SUBJECT_VERB = re.compile(r"^(?:tends?|exhibits?|appears?|gets?|goes|converges?|equals?|"
+                           r"approaches|varies|depends|is|are|was|were|can|could|will|would|"
+                           r"should|must|may|might|has|have|becomes?|stays?|remains?|grows?|"
+                           r"drops?|increases?|decreases?|rises?|falls?|scales?|shows?|"
+                           r"reaches?|dominates?)$", re.I)
+_DEFINES = re.compile(r"^(?:is|are|denotes?|means|stands|refers|=|:)", re.I)
+# An example the notes point to but do not give ("in lecture example", "the example from the
+# slides"); a bare "Example" topic is the example itself, its points are what it shows.
+_EXAMPLE_ELSEWHERE = re.compile(
+    r"^(?:in[- ](?:the\s+)?(?:lecture|class|slides?|video)\s+(?:worked\s+)?examples?|"
+    r"(?:the\s+)?(?:worked\s+)?examples?\s+(?:from|in|of)\s+(?:the\s+)?(?:lecture|class|"
+    r"slides?|video|book|paper))\b", re.I)
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)\}\}")
 _ASKING = ("why", "what", "how", "when", "which", "who", "where")
 _AND_WHY = re.compile(r"^(?P<x>.+?)\s+and\s+(?P<w>why|how)\s*$", re.I)
@@ -92,6 +139,19 @@ MIN_LEFTOVER_WORDS = 5  # a key-points card needs something to say ("6 in total"
 MAX_LABEL_WORDS = 5
 MAX_LHS_WORDS = 8
 MAX_MATH_TERM = 24  # characters of a `$…$` key term, dollars included
+# A topic whose whole content is one plain line this short is a title slide's tagline
+# ("Transformer architecture can also be applied over the computer vision tasks."): the slide
+# names a subject that the next slides (or a lost figure) teach; the line alone asks nothing.
+LONE_LINE_MAX_WORDS = 12
+# A "Label: value" whose value is shorter than this (no number, math or marked term) is a
+# fragment ("Training objectives: non differentiable"): no answer a student can learn from.
+MIN_LABEL_ANSWER_WORDS = 3
+
+# Causes of the needs-review flag on cards the notes cannot carry in full (Flag.cause).
+LOOSE_SYMBOL = "undefined-symbol"  # a point about a letter the notes never define (a lost figure)
+FRAGMENT = "fragment-answer"  # a labelled value too short to be an answer
+EXAMPLE_NOT_GIVEN = "example-not-given"  # points about an example whose setup is not in the notes
+REVIEW_CAUSES = (LOOSE_SYMBOL, FRAGMENT, EXAMPLE_NOT_GIVEN)
 
 
 @dataclass
@@ -118,6 +178,10 @@ class Draft:
     last: int
     path: tuple[str, ...]  # topics above the item (heading path, parent items)
     kind_hint: str | None = None
+    # A card the notes cannot carry in full: the cause code (REVIEW_CAUSES) of its needs-review
+    # flag, and the note that says why; "" for a card fit to study.
+    review: str = ""
+    note: str = ""
 
 
 def is_non_study_topic(title: str) -> bool:
@@ -151,20 +215,69 @@ def words(text: str) -> int:
 
 # ---------------------------------------------------------------- traversal
 def cards(nodes: list[Node], topic: str, path: tuple[str, ...],
-          defining: bool = True) -> list[Draft]:
+          defining: bool = True, known: str = "", tagline: bool = False) -> list[Draft]:
     """Drafts for `nodes` (siblings under `topic`); their leftover leaves become one card about
     `topic`. `defining`: the topic is a bare name (a heading, an item naming a thing), so its
-    points may define it; else (a formula's label) they only add to it."""
+    points may define it; else (a formula's label) they only add to it. `known`: more text of
+    the topic that defines symbols (a slide's legend). `tagline`: the topic is a slide, where a
+    lone short line is the title slide's tagline, not a point (LONE_LINE_MAX_WORDS)."""
     drafts, leftovers = _cards_and_leftovers(nodes, path)
-    if leftovers and not GENERIC_TOPICS.match(topic_name(topic)) and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS:
-        named = topic_name(topic)
-        if (words(topic) <= 2 and len(path) >= 2 and path[-1] == topic
-                and not _NUMBERED_ONLY.match(path[-2])):
-            named = f"{topic} ({topic_name(path[-2])})"  # "Interpretation" asks nothing
+    named = topic_name(topic)
+    if (words(topic) <= 2 and len(path) >= 2 and path[-1] == topic
+            and not _NUMBERED_ONLY.match(path[-2])):
+        named = f"{topic} ({topic_name(path[-2])})"  # "Interpretation" asks nothing
+    above = path[:-1] if path and path[-1] == topic else path
+    studied = [n for n in nodes if not _not_study(n)]
+    seen = " ".join([topic, *path, known, *(_text_all(n) for n in studied)])
+    loose = {id(n): sym for n in leftovers if (sym := _loose_symbol(n, seen))}
+    for n in leftovers:
+        if id(n) in loose:
+            # its own card, out of the study path: the points beside it stay studyable
+            drafts.append(Draft(f"{named}: what do the notes say about {loose[id(n)]}?",
+                                _list([n]), n.first, n.end, above, review=LOOSE_SYMBOL,
+                                note=f"'{loose[id(n)]}' is never defined in the notes (it was "
+                                     "probably on a figure); say what it stands for"))
+    leftovers = [n for n in leftovers if id(n) not in loose]
+    if tagline and len(studied) == 1 and leftovers == studied and _plain_line(studied[0]):
+        return drafts
+    if (leftovers and not GENERIC_TOPICS.match(topic_name(topic))
+            and sum(_words_all(n) for n in leftovers) >= MIN_LEFTOVER_WORDS):
+        review = note = ""
+        if _EXAMPLE_ELSEWHERE.match(topic_name(unlink(uncloze(topic)))):
+            # "in lecture example" over its assumptions: the example itself (and its numbers,
+            # else the example rule had taken it) is not in the notes
+            review, note = EXAMPLE_NOT_GIVEN, ("the notes list points of an example they do "
+                                               "not give; write the example out")
         drafts.append(Draft(key_points_question(named, defining), _list(leftovers),
                             min(n.first for n in leftovers), max(n.end for n in leftovers),
-                            path[:-1] if path and path[-1] == topic else path))
+                            above, review=review, note=note))
     return drafts
+
+
+def _text_all(node: Node) -> str:
+    return " ".join([node.text, *(_text_all(c) for c in node.children if not _not_study(c))])
+
+
+def _plain_line(node: Node) -> bool:
+    """One short sentence, nothing marked, no number: a tagline, not a fact to recall."""
+    text = uncloze(node.text)
+    return (not node.children and words(text) <= LONE_LINE_MAX_WORDS and not re.search(r"\d", text)
+            and not any(p.search(node.text) for p in _KEY_TERM) and not _CLOZE.search(node.text))
+
+
+def _loose_symbol(node: Node, seen: str) -> str | None:
+    """The letter a leaf is about ("c tends to be close to 1"), when nothing else of its topic
+    names that letter (`seen` holds the leaf itself once: one mention is its own)."""
+    if node.children:
+        return None
+    match = _LEAD_SYMBOL.match(unlink(uncloze(node.text)).strip())
+    if (not match or match.group("sym") in _NOT_SYMBOLS or _DEFINES.match(match.group("rest"))
+            or not _SUBJECT_VERB.match(match.group("rest"))):
+        return None
+    sym = match.group("sym")
+    letter = re.escape(sym.replace("{", "").replace("}", ""))
+    mentions = re.findall(rf"(?<![\w\\]){letter}(?![\w])", seen.replace("{", "").replace("}", ""))
+    return sym if len(mentions) <= 1 else None
 
 
 def _words_all(node: Node) -> int:
@@ -296,10 +409,20 @@ def _not_study(node: Node) -> bool:
         return True  # a bare link / "Nice illustration from [Post](…)"
     if text.endswith("?") and not studied:
         return True  # a question the author left open (no answer under it)
+    if is_caption(plain) and not studied:
+        return True  # the caption of a figure the text lost
     if (len(_LEGEND_ENTRY.findall(text)) >= 3 or _LEGEND_LINE.match(text) or
             len(_SYMBOL_IS.findall(text)) >= 2) and not studied:
         return True  # "$b$ batch size, $n$ seq length, …": a symbol legend, not a fact
     return False
+
+
+def is_caption(text: str) -> bool:
+    """A figure's caption: a plot or measure over an axis, no claim ("3D plots of x_2 across
+    layers."), or a "Figure:" / "Left:" label."""
+    text = uncloze(text).strip()
+    return (words(text) <= MAX_CAPTION_WORDS and not _CLAIM_VERB.search(text)
+            and not _MOVES.search(text) and any(p.match(text) for p in _CAPTIONS))
 
 
 def _cloze(node: Node, children: list[Node], path) -> Result | None:
@@ -492,7 +615,18 @@ def _labelled(node: Node, children: list[Node], path) -> Result | None:
     topic = topic_name(path[-1]) if path else ""
     question = f"{topic} — {label}?" if topic else f"{label}?"
     first, last = _span_all(node, children)
-    return [Draft(question, _with_children(_cap(rest), children), first, last, path)], True, label
+    review = note = ""
+    if not children and _fragment(rest):
+        review, note = FRAGMENT, (f"'{label}: {rest}' is a fragment of the lecture, too short to "
+                                  "be an answer; write out what the notes mean")
+    return ([Draft(question, _with_children(_cap(rest), children), first, last, path,
+                   review=review, note=note)], True, label)
+
+
+def _fragment(value: str) -> bool:
+    """'non differentiable': a value too short to answer anything (a number, math or a marked
+    term is an answer however short)."""
+    return (words(value) < MIN_LABEL_ANSWER_WORDS and not re.search(r"[\d$`*]", value))
 
 
 def _is_a(node: Node, children: list[Node], path) -> Result | None:

@@ -257,7 +257,8 @@ def _items(roots: list[_Block], tokens: list[Token], env: _Env) -> None:
         for d in drafts:
             env.result.items.append(RawItem(
                 d.question, d.answer, SourceSpan(env.path, d.first, d.last), NAME,
-                section=heading, kind_hint=d.kind_hint, context=" › ".join(d.path)))
+                section=heading, kind_hint=d.kind_hint, context=" › ".join(d.path),
+                needs_review=bool(d.review), cause=d.review, notes=(d.note,) if d.note else ()))
 
 
 def _heading_path(tokens: list[Token], index: int) -> tuple[str, ...]:

@@ -21,12 +21,17 @@ Items of a slide (section = ("Lecture N",); label = None; `$…$` kept verbatim)
 * a bullet that asks (`… ?`) -> question "<slide title>: <bullet>", answer = its sub-bullets, or
   the display math right after it (kind_hint "formula").
 * the display math of a slide -> question "<slide title> formula", answer = the math blocks
-  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide.
+  and their legend lines (`X: HW × B × C`), or the captions of a math-only slide. A math-only
+  slide that ends in a question ("How to compute $\\frac{\\partial W'}{\\partial W}$?")
+  asks that question, with its math and captions as the setup (context) and no answer: the
+  cards and compute passes flag it needs-review (`unanswered-question`).
 * a tab table -> "<slide title>: what does the table show?", answer = the slide's bullets (its
   conclusions) and the table in Markdown.
 * the other bullets and text boxes -> the shared lecture rules (readers/lecture.py: formulas,
-  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, or one
-  whose body is a figure caption, gives no item; no question is the bare slide title.
+  comparisons, instead-of, lead-ins, key-term clozes, key points). A title-only slide, one
+  whose body is a figure caption, or one of a single short plain line (a title slide's
+  tagline) gives no item; no question is the bare slide title. Points the notes cannot carry
+  (a letter only the lost figure defined) come flagged needs-review (lecture.REVIEW_CAUSES).
 * an "Example Question" slide -> one item per numbered question, its stem (the text above the
   questions) as context, no answer: the compute pass works it out from the stem with a
   registry formula's snippet code, or it stays needs-review.
@@ -212,9 +217,13 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
                  section: tuple[str, ...]) -> list[RawItem]:
     items: list[RawItem] = []
 
-    def add(question, answer, first, last, kind=None, context=(*section, slide.title)):
+    def add(question, answer, first, last, kind=None, context=(*section, slide.title),
+            review="", note="", setup=""):
         items.append(RawItem(question, answer, SourceSpan(path, first, last), NAME,
-                             section=section, kind_hint=kind, context=" › ".join(context)))
+                             section=section, kind_hint=kind,
+                             context="\n\n".join(filter(None, [" › ".join(context), setup])),
+                             needs_review=bool(review), cause=review,
+                             notes=(note,) if note else ()))
 
     formulas = [e for e in elements if e.kind == "bullet" and not e.children
                 and _FORMULA_BULLET.match(e.text) and len(_FORMULA_BULLET.match(e.text)
@@ -253,7 +262,16 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
     maths = [e for e in rest if e.kind == "math"]
     prose = [e for e in rest if e.kind not in ("math", "table")]
     math_only = all(e.kind == "text" and len(e.text.split()) <= 8 for e in prose)
-    if maths:
+    asked = [e for e in prose if e.kind == "text" and e.text.endswith("?")]
+    if maths and math_only and asked and asked[-1] is prose[-1]:
+        # Formulas that lead to a question the slide leaves open ("How to compute
+        # ∂W'/∂W?"): the question, with the formulas as its setup; its answer is not on the
+        # slide (the cards and compute passes flag it unanswered, out of the study path).
+        block = sorted(maths + prose[:-1], key=lambda e: e.first)
+        add(asked[-1].text, "", min(e.first for e in maths), asked[-1].last,
+            setup="\n\n".join(e.text for e in block))
+        rest = []
+    elif maths:
         # Display math: with prose, the math and its legend; alone, the math and its captions.
         block = maths + ([e for e in prose if e.kind == "text" and _LEGEND.match(e.text)]
                          if not math_only else prose)
@@ -270,8 +288,13 @@ def _slide_items(slide: _Slide, elements: list[_Element], path: str,
         last = max([table.last, *(n.end for n in nodes)])
         add(f"{slide.title}: what does the table show?", answer, table.first, last)
     if not tables:
-        for d in lecture.cards(nodes, slide.title, topic_path):
-            add(d.question, d.answer, d.first, d.last, d.kind_hint, context=d.path)
+        # the slide's other text (its legend, math and captions) may define a point's letters
+        known = " ".join(e.text for e in elements if e.kind in ("text", "math"))
+        # a slide of one line and nothing else (no math, no table) is a title slide
+        tagline = len(elements) == 1
+        for d in lecture.cards(nodes, slide.title, topic_path, known=known, tagline=tagline):
+            add(d.question, d.answer, d.first, d.last, d.kind_hint, context=d.path,
+                review=d.review, note=d.note)
     return sorted(items, key=lambda item: (item.span.line, item.span.end_line))
 
 

@@ -142,6 +142,8 @@ def render_card(card: Card, ctx: SiteContext, page: str, *, skip_concepts: Itera
     context = to_markdown(card.context, link) if card.context.strip() else []
     if context and not context[0].startswith("$$"):
         context[0] = "*Setup:* " + context[0]
+    if context and context[-1]:
+        context.append("")  # a setup ending in display math: its block must end before the Q.
     lines = [f'<div class="df-card" id="{card.id}" markdown>', "", " ".join(badges), "",
              *context, *q_lines, ""]
     if card.options:
