@@ -52,7 +52,8 @@ def cite(card: Card, results: list[dict]) -> Card:
 
 
 def measured(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
-    results = [r for r in load_results(ctx.config.snippets_dir / "bench" / "results") if citable(r)]
+    results = [r for folder in ctx.registry.folders
+               for r in load_results(folder / "bench" / "results") if citable(r)]
     if not results:
         return graph
     return graph.replace(cards=tuple(cite(card, results) for card in graph.cards))

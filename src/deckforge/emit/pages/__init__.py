@@ -16,6 +16,7 @@ from deckforge.diagnostics import Diagnostic
 from deckforge.emit.pages import bench, concepts, graph_view, home, lectures, quality, status, tags
 from deckforge.emit.pages.context import SiteContext, deck_title, make_context
 from deckforge.model import KnowledgeGraph
+from deckforge.registry import Registry, load_registry
 
 # Page families whose `pages(ctx)` needs nothing but the context (home needs its template).
 FAMILIES = (lectures, concepts, tags, quality, graph_view)
@@ -27,6 +28,7 @@ class Generated:
     files: dict[str, str | bytes]
     sections: dict[str, list[tuple[str, str]]]  # nav placeholder page -> [(title, page)]
     problems: list[Diagnostic] = field(default_factory=list)
+    snippet_bases: list[Path] = field(default_factory=list)  # pymdownx.snippets base_path
 
 
 def find_apkg(config: Config) -> Path | None:
@@ -37,9 +39,14 @@ def find_apkg(config: Config) -> Path | None:
     return found[0] if found else None
 
 
-def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
+def context(graph: KnowledgeGraph, config: Config, registry: Registry | None = None) -> SiteContext:
     ctx = make_context(graph, config)
-    results, problems = bench.load_results(config.snippets_dir, config.root)
+    ctx.registry = registry if registry is not None else load_registry(config.snippets_dir)
+    results, problems = [], []
+    for folder in ctx.registry.folders:
+        found, trouble = bench.load_results(folder)
+        results += found
+        problems += trouble
     for result in results:
         ids = [c for c in result.data.get("concepts") or [] if c in ctx.concepts]
         ids += [ctx.formulas[f].concept for f in result.data.get("formulas") or []
@@ -56,8 +63,9 @@ def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
     return ctx
 
 
-def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = None) -> Generated:
-    ctx = context(graph, config)
+def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = None,
+             registry: Registry | None = None) -> Generated:
+    ctx = context(graph, config, registry)
     files: dict[str, str | bytes] = {}
     files.update(home.pages(ctx, home_template))
     for family in FAMILIES:
@@ -68,4 +76,6 @@ def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = 
         concepts.INDEX: [(html.escape(c.name, quote=False), ctx.concept_page[cid]) for cid, c in ctx.concepts.items()],
     }
     problems = sorted(set(ctx.problems), key=lambda d: (d.path, d.line, d.code, d.message))
-    return Generated(files=files, sections=sections, problems=problems)
+    bases = [config.root] + [origin.folder.parent for origin in ctx.registry.origins.values()]
+    return Generated(files=files, sections=sections, problems=problems,
+                     snippet_bases=list(dict.fromkeys(bases)))
