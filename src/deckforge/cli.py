@@ -130,6 +130,33 @@ def schema(out: Path | None) -> None:
 
 
 @main.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default=None, help="The project's title (default: the folder's name).")
+def init(folder: Path, title: str | None) -> None:
+    """Start a notes project in FOLDER (default: here), ready for `deckforge build`.
+
+    \b
+    Writes sources/ (a short example in each note style), deckforge.toml, mkdocs.yml and
+    docs/index.md titled after the project, .gitignore and a pull-request workflow.
+    Existing files are kept; nothing is overwritten.
+    """
+    from deckforge.scaffold import init_project
+
+    if folder.exists() and not folder.is_dir():
+        _usage_exit(f"{folder} is a file, not a folder")
+    try:
+        written, kept = init_project(folder, title)
+    except OSError as err:
+        _usage_exit(f"cannot write the project into {folder}: {err.strerror}")
+    for rel in written:
+        click.echo(f"  wrote {rel}")
+    for rel in kept:
+        click.echo(f"  kept  {rel} (exists)")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    click.echo(f"\nNext: {where}deckforge build    (the deck, graph.json and the site, in build/)")
+
+
+@main.command()
 @project_options
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
               show_default=True, help="github: workflow annotations shown inline on PR diffs.")

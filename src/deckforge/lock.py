@@ -6,15 +6,18 @@ rewording, and the mtime must move exactly when the note's content moves:
 
 - a card whose id is in the lock keeps its GUID;
 - a card with a new id (its question was reworded) takes the GUID of the closest *orphaned*
-  entry (an id that is no longer in the graph) when the normalized questions are at least
-  `FUZZY_THRESHOLD` similar (rapidfuzz `ratio`, 0-100); pairs are taken best-first, one-to-one;
+  entry (an id that is no longer in the graph) of the same source file when the normalized
+  questions are at least `FUZZY_THRESHOLD` similar (rapidfuzz `ratio`, 0-100); pairs are taken
+  best-first, one-to-one. Never across files: a similar card elsewhere is another card, and
+  inheriting its GUID would overwrite that note, and its review history, in users' collections;
 - anything else gets a fresh, deterministic GUID derived from its id;
 - `Lock.stamp` (called by the Anki emitter with the hash of the note it wrote) moves a note's
   mtime to `max(clock, old_mtime + 1)` only when the hash changed, so unchanged cards keep
   their mtime and a rebuild is byte-identical. `clock` is SOURCE_DATE_EPOCH when set.
 
 Format: UTF-8 text, a header of `#` comments, then one tab-separated line per entry, sorted by
-id: `id  guid  content-hash  mtime  question`. Note types are entries too (`notetype:<name>`
+id: `id  guid  content-hash  mtime  source  question` (`source`: the card's first note file,
+relative to the project; locks written before it existed have no such column and are read). Note types are entries too (`notetype:<name>`
 with the model id as GUID), so a template change also reaches users. A corrupt or conflicting
 lock is reported with its line and is never overwritten; in `recover` mode the readable
 entries are used and the original is copied to `deckforge.lock.bak` before it is replaced.
@@ -40,7 +43,8 @@ from deckforge.model import KnowledgeGraph, normalize_key
 
 FUZZY_THRESHOLD = 85  # rapidfuzz ratio of normalized questions for "the same card, reworded"
 NOTETYPE_PREFIX = "notetype:"
-COLUMNS = ("id", "guid", "content-hash", "mtime", "question")
+COLUMNS = ("id", "guid", "content-hash", "mtime", "source", "question")
+LEGACY_COLUMNS = ("id", "guid", "content-hash", "mtime", "question")
 HEADER = (
     "# deckforge.lock: the Anki identity of every card (see ARCHITECTURE.md, docs/anki.md).\n"
     "# Written by `deckforge build`; commit it. A GUID ties a note to its users' review history:\n"
@@ -61,10 +65,11 @@ class LockEntry:
     mtime: int = 0
     question: str = ""
     line: int = 0  # where it was read from (0: new in this build)
+    source: str = ""  # the card's first note file ("": a note type, or read from an older lock)
 
     def to_line(self) -> str:
         return "\t".join((self.id, self.guid, self.content_hash or "-", str(self.mtime),
-                          one_line(self.question)))
+                          one_line(self.source), one_line(self.question)))
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Lock:
     def text(self) -> str:
         entries = self.entries
         return HEADER + "".join([f"{e.id}\t{e.guid}\t{e.content_hash or '-'}\t{e.mtime}\t"
-                                 f"{one_line(e.question)}\n"
+                                 f"{one_line(e.source)}\t{one_line(e.question)}\n"
                                  for e in map(entries.__getitem__, sorted(entries))])
 
 
@@ -195,10 +200,12 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
 
 def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
     parts = raw.rstrip("\r").split("\t")
+    if len(parts) == len(LEGACY_COLUMNS):
+        parts.insert(4, "")
     if len(parts) != len(COLUMNS):
         return (f"expected {len(COLUMNS)} tab-separated columns ({', '.join(COLUMNS)}), "
                 f"found {len(parts)}"), None
-    cid, guid, digest, mtime, question = parts
+    cid, guid, digest, mtime, source, question = parts
     if not cid or any(ch.isspace() for ch in cid):
         return "empty or malformed card id", None
     if not guid or any(ch.isspace() for ch in guid):
@@ -207,7 +214,7 @@ def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
         return f"content hash {digest!r} is not hexadecimal", None
     if not mtime.isdigit():
         return f"mtime {mtime!r} is not a whole number of seconds", None
-    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno)
+    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno, source)
 
 
 def read_lock(lock_path: Path, recover: bool = False) -> Lock:
@@ -255,7 +262,9 @@ def _apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool
             taken.add(guid)
             lock.entries[card.id] = LockEntry(card.id, guid, "-", 0, card.question)
     for card in graph.cards:
-        lock.entries[card.id].question = card.question
+        entry = lock.entries[card.id]
+        entry.question = card.question
+        entry.source = card.sources[0].path if card.sources else ""
     cards = tuple(_with_guid(c, lock.entries[c.id].guid) for c in graph.cards)
     return graph.replace(cards=cards).warn(*lock.errors), lock
 
@@ -274,8 +283,16 @@ def _guids(entries: dict[str, LockEntry]) -> set[str]:
     return {e.guid for e in entries.values()}
 
 
+def same_scope(card, entry: LockEntry) -> bool:
+    """May `card` inherit `entry`'s GUID? Only within one note file: the entry's file is one
+    the card was read from. An entry from a lock written before files were recorded has no
+    file; it is still matched (the lock is this project's own, never another project's)."""
+    return not entry.source or any(span.path == entry.source for span in card.sources)
+
+
 def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
-    """new card id -> orphaned lock id, best pairs first, each side used once."""
+    """new card id -> orphaned lock id of the same scope (`same_scope`), best pairs first,
+    each side used once."""
     if not newcomers or not orphans:
         return {}
     from rapidfuzz import fuzz, process
@@ -284,7 +301,8 @@ def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
                            [normalize_key(e.question) for e in orphans],
                            scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
     pairs = sorted(((float(scores[i][j]), i, j) for i in range(len(newcomers))
-                    for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD),
+                    for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD
+                    and same_scope(newcomers[i], orphans[j])),
                    key=lambda p: (-p[0], p[1], p[2]))
     used_new, used_old, out = set(), set(), {}
     for _score, i, j in pairs:
