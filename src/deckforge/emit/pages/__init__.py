@@ -42,11 +42,13 @@ def find_apkg(config: Config) -> Path | None:
 def context(graph: KnowledgeGraph, config: Config, registry: Registry | None = None) -> SiteContext:
     ctx = make_context(graph, config)
     ctx.registry = registry if registry is not None else load_registry(config.snippets_dir)
-    results, problems = [], []
+    by_case: dict[str, bench.BenchResult] = {}  # a project's own result replaces a built-in one
+    problems: list[Diagnostic] = []
     for folder in ctx.registry.folders:
         found, trouble = bench.load_results(folder)
-        results += found
+        by_case.update((r.case, r) for r in found)
         problems += trouble
+    results = list(by_case.values())
     for result in results:
         ids = [c for c in result.data.get("concepts") or [] if c in ctx.concepts]
         ids += [ctx.formulas[f].concept for f in result.data.get("formulas") or []
