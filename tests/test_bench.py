@@ -242,7 +242,8 @@ def test_measured_pass_cites_results_on_linked_cards(tmp_path):
     linked = Card("c1", "basic", "What is the roofline?", "min(...)", (span,), concepts=("roofline",),
                   extra="from the notes")
     other = Card("c2", "basic", "What is LoRA?", "low rank", (span,), concepts=("lora",))
-    ctx = Context(config=Config(root=tmp_path, sources_dir=tmp_path, out_dir=tmp_path), registry=Registry())
+    ctx = Context(config=Config(root=tmp_path, sources_dir=tmp_path, out_dir=tmp_path),
+                  registry=Registry(folders=(tmp_path / "snippets",)))  # results beside snippets
     graph = measured.measured(KnowledgeGraph(cards=(linked, other)), ctx)
     cited, untouched = graph.cards
     assert untouched == other

@@ -16,7 +16,7 @@ from deckforge.diagnostics import Diagnostic
 from deckforge.emit.pages import bench, concepts, graph_view, home, lectures, quality, status, tags
 from deckforge.emit.pages.context import SiteContext, deck_title, make_context
 from deckforge.model import KnowledgeGraph
-from deckforge.registry import Registry, load_registry
+from deckforge.registry import Registry, builtin_folder, load_registry
 
 # Page families whose `pages(ctx)` needs nothing but the context (home needs its template).
 FAMILIES = (lectures, concepts, tags, quality, graph_view)
@@ -42,18 +42,20 @@ def find_apkg(config: Config) -> Path | None:
 def context(graph: KnowledgeGraph, config: Config, registry: Registry | None = None) -> SiteContext:
     ctx = make_context(graph, config)
     ctx.registry = registry if registry is not None else load_registry(config.snippets_dir)
-    by_case: dict[str, bench.BenchResult] = {}  # a project's own result replaces a built-in one
+    by_case: dict[str, tuple[bench.BenchResult, bool]] = {}  # a project's own replaces a built-in
     problems: list[Diagnostic] = []
+    builtin = builtin_folder()
+    if builtin is not None and builtin.parent == config.root.resolve():
+        builtin = None  # deckforge's own repository: its results are the project's own
     for folder in ctx.registry.folders:
         found, trouble = bench.load_results(folder)
-        by_case.update((r.case, r) for r in found)
+        by_case.update((r.case, (r, folder == builtin)) for r in found)
         problems += trouble
-    results = list(by_case.values())
-    for result in results:
+    for result, shipped in by_case.values():
         ids = [c for c in result.data.get("concepts") or [] if c in ctx.concepts]
         ids += [ctx.formulas[f].concept for f in result.data.get("formulas") or []
                 if f in ctx.formulas and ctx.formulas[f].concept in ctx.concepts]
-        if not ids:
+        if not ids and not shipped:  # built-in results for concepts these notes lack: not shown
             problems.append(Diagnostic(result.path, 1, "orphan-bench-result",
                                        "names no concept or formula of the graph; it is not shown on the site."))
         for cid in dict.fromkeys(ids):
