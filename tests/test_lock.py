@@ -54,8 +54,9 @@ def test_format_is_sorted_tsv_with_a_header(lock_path, monkeypatch):
     assert header and lines[: len(header)] == header
     assert body == sorted(body) and len(body) == 3
     for line in body:
-        cid, guid, digest, mtime, question = line.split("\t")
+        cid, guid, digest, mtime, source, question = line.split("\t")
         assert mtime == "1700000000" and len(digest) == 16 and "\n" not in question
+        assert source == "sources/n.txt"
     assert "Mid question line" in lock_path.read_text("utf-8")
 
 
@@ -137,7 +138,7 @@ def test_fresh_guid_is_salted_when_taken(lock_path):
 
 
 @pytest.mark.parametrize("bad, needle", [
-    ("c1\tG1\tabcdef0123456789\t1700000000\n", "expected 5 tab-separated columns"),
+    ("c1\tG1\tabcdef0123456789\t1700000000\n", "expected 6 tab-separated columns"),
     ("c1\tG1\tnot-hex!\t1700000000\tQ\n", "is not hexadecimal"),
     ("c1\tG1\tabcdef0123456789\tyesterday\tQ\n", "not a whole number"),
     ("c1\tG 1\tabcdef0123456789\t1\tQ\n", "malformed GUID"),
@@ -229,3 +230,34 @@ def test_odd_whitespace_in_a_question_keeps_one_line_per_card(lock_path):
     entries, errors = parse_lock(lock_path.read_text("utf-8"))
     assert not errors and len(entries) == 2
     assert {e.question for e in entries.values()} == {"Line separator and more", "Plain"}
+
+
+# --- identity never crosses note files (issue 13) -----------------------------------------
+
+
+def card_in(path: str, question: str, section: str = "Lecture 1") -> Card:
+    return Card(card_id(question, section), "basic", question, "an answer",
+                (SourceSpan(path, 1, 1),), deck=("Course", section))
+
+
+def test_a_reworded_card_keeps_its_guid_within_its_file(lock_path):
+    first, _ = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid function"))
+    second, lock = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid functon"))
+    assert second.cards[0].guid == first.cards[0].guid
+    assert lock.matched
+
+
+def test_a_similar_card_of_another_file_gets_its_own_guid(lock_path):
+    """The card of file a.txt is gone; b.txt gains a card worded almost the same: that is
+    another card, and inheriting a.txt's GUID would overwrite its note in users' collections."""
+    first, _ = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid function"))
+    second, lock = build_lock(lock_path, card_in("sources/b.txt", "Derivative of the sigmoid functon"))
+    assert second.cards[0].guid != first.cards[0].guid
+    assert not lock.matched
+
+
+def test_a_lock_without_the_source_column_is_read_and_rewritten_with_it(lock_path):
+    lock_path.write_text(lockfile.HEADER + "c1\tG1\tabcdef0123456789\t1700000000\tOld question\n",
+                         "utf-8")
+    entries, errors = parse_lock(lock_path.read_text("utf-8"))
+    assert not errors and entries["c1"].source == "" and entries["c1"].question == "Old question"

@@ -174,7 +174,7 @@ def run(ctx) -> Outcome:
     shape = ctx.pick({"d": 32, "heads": 2, "layers": 1, "seq": 16, "batch": 2},
                      {"d": 2048, "heads": 16, "layers": 4, "seq": 1024, "batch": 8})
     payload = {"worlds": worlds, **shape, "bucket_mb": 25.0, "reps": ctx.pick(3, 20)}
-    out = launch("snippets.bench.ddp_scaling:measure_rank", max(worlds),
+    out = launch(f"{__name__}:measure_rank", max(worlds),
                  backend="nccl" if cuda else "gloo", root=case_root(__file__), payload=payload,
                  timeout_s=ctx.pick(180, 540))
     link = ctx.peaks.link_gbs if cuda else None

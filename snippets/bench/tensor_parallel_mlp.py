@@ -133,7 +133,7 @@ def run(ctx) -> Outcome:
                        notes=(f"not run: {reason}",))
     shape = ctx.pick({"tokens": 16, "d": 32}, {"tokens": 8192, "d": 8192})
     payload = {"worlds": worlds, **shape, "reps": ctx.pick(3, 20)}
-    out = launch("snippets.bench.tensor_parallel_mlp:measure_rank", max(worlds),
+    out = launch(f"{__name__}:measure_rank", max(worlds),
                  backend="nccl" if cuda else "gloo", root=case_root(__file__), payload=payload,
                  timeout_s=ctx.pick(180, 540))
     link = ctx.peaks.link_gbs if cuda else None
