@@ -138,7 +138,7 @@ def test_fresh_guid_is_salted_when_taken(lock_path):
 
 
 @pytest.mark.parametrize("bad, needle", [
-    ("c1\tG1\tabcdef0123456789\t1700000000\n", "expected 6 tab-separated columns"),
+    ("c1\tG1\tabcdef0123456789\t1700000000\n", "expected 5 tab-separated columns"),
     ("c1\tG1\tnot-hex!\t1700000000\tQ\n", "is not hexadecimal"),
     ("c1\tG1\tabcdef0123456789\tyesterday\tQ\n", "not a whole number"),
     ("c1\tG 1\tabcdef0123456789\t1\tQ\n", "malformed GUID"),
@@ -256,8 +256,35 @@ def test_a_similar_card_of_another_file_gets_its_own_guid(lock_path):
     assert not lock.matched
 
 
-def test_a_lock_without_the_source_column_is_read_and_rewritten_with_it(lock_path):
-    lock_path.write_text(lockfile.HEADER + "c1\tG1\tabcdef0123456789\t1700000000\tOld question\n",
-                         "utf-8")
-    entries, errors = parse_lock(lock_path.read_text("utf-8"))
-    assert not errors and entries["c1"].source == "" and entries["c1"].question == "Old question"
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_lock_of_formats_1_and_2_is_read_and_rewritten_as_format_3(lock_path, version):
+    """Locks written before the source column (format 1: no trailer; format 2: retired entries
+    and a trailer) keep every GUID and retired mark, and gain the source column and trailer."""
+    a = card_in("sources/a.txt", "What is the sigmoid?")
+    body = (f"{a.id}\tGUIDa\tabcdef0123456789\t1700000000\t{a.question}\n"
+            "gone\tGUIDg\tabcdef0123456789\t1700000000\tOld question\tretired:2026-01-02\n")
+    if version == 1:
+        text = lockfile.HEADER_V1 + body
+    else:
+        text = lockfile.HEADER_V2 + body + lockfile.trailer(2, body)
+    lock_path.write_text(text, "utf-8")
+    entries, errors = parse_lock(text)
+    assert not errors and entries[a.id].source == "" and entries["gone"].retired == "2026-01-02"
+    graph, lock = apply_lock(KnowledgeGraph(cards=(a,)), lock_path)
+    assert graph.cards[0].guid == "GUIDa"
+    write_lock(lock)
+    written = lock_path.read_text("utf-8")
+    assert "(format 3)" in written.splitlines()[0]
+    entries, errors = parse_lock(written)
+    assert not errors
+    assert (entries[a.id].guid, entries[a.id].source) == ("GUIDa", "sources/a.txt")
+    assert (entries["gone"].guid, entries["gone"].retired, entries["gone"].source) == \
+        ("GUIDg", "2026-01-02", "")
+    assert f"{a.id}\tGUIDa\t" in written and "\tsources/a.txt\t" in written
+
+
+def test_a_format_3_line_without_its_source_column_is_refused(lock_path):
+    body = "c1\tG1\tabcdef0123456789\t1700000000\tOld question\n"
+    _entries, errors = parse_lock(lockfile.HEADER + body + lockfile.trailer(1, body))
+    assert [d.code for d in errors] == ["lock-corrupt"]
+    assert "expected 6 tab-separated columns" in errors[0].message

@@ -259,6 +259,7 @@ def pull(exports: tuple[Path, ...], dry_run: bool) -> None:
     from deckforge import pull as pulling
     from deckforge.config import load_config
 
+    _needs("anki", "pull", "pull")
     config = load_config()
     try:
         result = pulling.pull(config, list(exports))
