@@ -372,7 +372,9 @@ def check(sources: Path | None, project: Path | None, no_tests: bool, timeout: f
         import json
 
         from deckforge.fsutil import atomic_write_text
+        from deckforge.outdir import claim
 
+        claim(config.out_dir, config)  # OutDirError (exit 2): --out must be the tool's own
         atomic_write_text(config.out_dir / "check.json", json.dumps(
             {"schema": "deckforge.check/1", "formulas": report.status}, indent=1, sort_keys=True) + "\n")
     click.echo(report.table())
@@ -400,8 +402,10 @@ def serve(sources: Path | None, project: Path | None, dev_addr: str, open_browse
     from deckforge.emit import site
     from deckforge.emit.pages.hook import SERVE_ENV
     from deckforge.fsutil import atomic_write_text
+    from deckforge.outdir import claim
 
     config = _config(sources, project)
+    claim(config.out_dir, config)  # OutDirError (exit 2): --out must be the tool's own
     config_file, overrides = site.mkdocs_options(config)
     if not isinstance(config_file, str):  # no mkdocs.yml of its own: MkDocs re-reads a file
         config_file = str(atomic_write_text(config.out_dir / "mkdocs.yml",

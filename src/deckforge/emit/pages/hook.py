@@ -39,6 +39,14 @@ def on_config(config, **_):
         if Path(config.docs_dir).resolve() != (root / "docs").resolve():
             return config  # already staged by deckforge.emit.site.build_site
         project = load_config(root=root)
+    from mkdocs.exceptions import PluginError
+
+    from deckforge.outdir import OutDirError, claim
+
+    try:  # the same ownership rule as `deckforge build`: never stage into someone's folder
+        claim(project.out_dir, project)
+    except OutDirError as err:
+        raise PluginError(str(err)) from err
     graph = build_graph(project)
     staging = project.out_dir / site.STAGING
     generated = site.stage(graph, project, project.root / "docs", staging)
