@@ -47,7 +47,7 @@ P_INDEPENDENT_SPREAD = 0.25  # busbw of >= 1 GiB alike (within 25%) for every p 
 
 
 def ring_traffic_bytes(size_bytes: float, p: int) -> float:
-    from snippets.distributed import ring_allreduce_traffic
+    from ..distributed import ring_allreduce_traffic
 
     return ring_allreduce_traffic(p, size_bytes)
 
