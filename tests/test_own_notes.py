@@ -33,7 +33,11 @@ def deckforge(*args: str, cwd: Path, check: bool = False, timeout: float = 600
     """`deckforge ARGS` as a user runs it, from `cwd`: only src/ on the path, so nothing of
     this repository is found through the working directory."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, "-m", "deckforge", *args], cwd=cwd, env=env,
+    # No top-level `snippets` package may be found by chance either (another checkout's,
+    # installed in editable mode, would be): the built-in registry is deckforge_snippets.
+    run = ("import sys; sys.modules['snippets'] = None; sys.argv[0] = 'deckforge'; "
+           "from deckforge.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", run, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
