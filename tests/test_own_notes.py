@@ -402,6 +402,19 @@ def test_a_projects_own_snippets_add_and_override_by_id(tmp_path):
     attention = registry.formula("scaled-dot-product-attention")
     assert registry.origin(attention).builtin
     assert registry.source_file(attention).is_file()
+    # The built-in layer carries its fingerprints and claims; an overridden formula's go with
+    # it (they describe the formula that was replaced), everyone else's stay.
+    assert builtin.fingerprints and builtin.claims
+    assert registry.fingerprints == builtin.fingerprints  # relu-derivative declares none
+    (snippets / "norm.py").write_text(
+        "from deckforge.model import Formula\n"
+        "FORMULAS = [Formula(id='layer-norm', name='My norm', latex=r'x', concept='norm',\n"
+        "                    module='snippets/norm.py')]\n", "utf-8")
+    registry = load_registry(snippets)
+    assert any(fp.formula == "layer-norm" for fp in builtin.fingerprints)
+    assert not any(fp.formula == "layer-norm" for fp in registry.fingerprints)
+    assert len(registry.fingerprints) == len(builtin.fingerprints) - sum(
+        fp.formula == "layer-norm" for fp in builtin.fingerprints)
 
 
 def test_the_registry_is_not_a_top_level_snippets_package():
