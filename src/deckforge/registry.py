@@ -7,7 +7,7 @@ Two layers, so the tool works on anyone's notes from any folder:
   it never collides with a project's own `snippets` package). A source checkout that is not
   installed loads the same folder under the same name.
 - a project's own `snippets/` folder (a package) **adds** formulas and concepts, and
-  **overrides** a built-in one that has the same id (docs/registry.md).
+  **overrides** a built-in one that has the same id (docs/own-notes.md).
 
 Each snippet module declares `FORMULAS` (a list of deckforge.model.Formula) and may declare
 `CONCEPTS`, `CLAIMS` (deckforge.claims: how notes state claims about its formulas) and
