@@ -10,7 +10,8 @@ import numpy as np
 
 from deckforge.model import Concept, Fingerprint
 from deckforge.registry import formula_factory
-from snippets.attention import multi_head_attention
+
+from .attention import multi_head_attention
 
 MODULE = "snippets/transformer_block.py"
 TESTS = "tests/snippets/test_transformer_block.py"

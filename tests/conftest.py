@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from deckforge.registry import builtin_folder
+
 ROOT = Path(__file__).resolve().parents[1]
+# `import deckforge_snippets` (the built-in registry) works from a checkout that is not
+# installed too: the loader registers this repository's snippets/ under that name.
+builtin_folder()
 SOURCES = ROOT / "sources"
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "snippets" / "bench" / "results"
 torch = pytest.importorskip("torch")
 
-from snippets.bench import CASES  # noqa: E402
+from deckforge_snippets.bench import CASES  # noqa: E402
 
 
 def _validator():
@@ -122,7 +122,7 @@ def test_case_ids_match_the_registry(root):
     formulas = {f.id for f in registry.formulas}
     concepts = {c.id for c in registry.concepts}
     for name in CASES:
-        case = importlib.import_module(f"snippets.bench.{name.replace('-', '_')}").CASE
+        case = importlib.import_module(f"deckforge_snippets.bench.{name.replace('-', '_')}").CASE
         assert case.id == name
         assert set(case.formulas) <= formulas, f"{name}: unknown formulas {set(case.formulas) - formulas}"
         assert set(case.concepts) <= concepts, f"{name}: unknown concepts {set(case.concepts) - concepts}"
@@ -150,7 +150,7 @@ def test_cli_bench_cpu_writes_one_json_per_case_and_bundle_splits(tmp_path):
 
 @pytest.mark.parametrize(("n", "block"), [(64, 16), (100, 32), (257, 128), (33, 1000)])
 def test_online_softmax_reference_matches_sdpa(n, block):
-    from snippets.bench.flash_attention import online_softmax_attention
+    from deckforge_snippets.bench.flash_attention import online_softmax_attention
 
     gen = torch.Generator().manual_seed(n)
     q, k, v = (torch.randn(2, 3, n, 16, generator=gen, dtype=torch.float64) * 3 for _ in range(3))
@@ -161,7 +161,7 @@ def test_online_softmax_reference_matches_sdpa(n, block):
 
 _TRITON_CHECK = r"""
 import torch, torch.nn.functional as F
-from snippets.bench._triton_attention_kernel import attention_forward
+from deckforge_snippets.bench._triton_attention_kernel import attention_forward
 for n, (bm, bn) in [(64, (32, 16)), (100, (32, 16)), (48, (16, 32))]:
     gen = torch.Generator().manual_seed(n)
     q, k, v = (torch.randn(1, 2, n, 32, generator=gen) for _ in range(3))
@@ -241,7 +241,7 @@ def _measure(tmp_path, cards, results):
     for result in results:
         (folder / f"{result['case']}.json").write_text(json.dumps(result))
     ctx = Context(config=Config(root=tmp_path, sources_dir=tmp_path, out_dir=tmp_path),
-                  registry=Registry())
+                  registry=Registry(folders=(tmp_path / "snippets",)))  # results beside snippets
     graph = measured.measured(KnowledgeGraph(cards=tuple(cards)), ctx)
     assert measured.measured(graph, ctx).cards == graph.cards  # idempotent
     return graph.cards
@@ -307,7 +307,7 @@ def test_unrelated_cards_in_a_benchmarked_concept_carry_no_measurement(bundled_g
 
 def test_committed_results_declare_what_their_case_declares():
     for name in CASES:
-        case = importlib.import_module(f"snippets.bench.{name.replace('-', '_')}").CASE
+        case = importlib.import_module(f"deckforge_snippets.bench.{name.replace('-', '_')}").CASE
         result = json.loads((RESULTS / f"{name}.json").read_text("utf-8"))
         assert result.get("measures", []) == list(case.measures), name
         assert result.get("claim_terms", []) == [list(g) for g in case.claim_terms], name

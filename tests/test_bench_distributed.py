@@ -40,7 +40,20 @@ def test_workers_get_safe_env_and_this_repositorys_snippets(tmp_path, monkeypatc
     for r in out:
         assert r["env"] == SAFE_ENV
         assert r["snippets"] == str((ROOT / "snippets" / "__init__.py").resolve())
+        assert r["builtin"] == str((ROOT / "snippets").resolve())  # deckforge_snippets
     assert os.environ["NCCL_NVLS_ENABLE"] == "1"  # the parent's own environment is restored
+
+
+def test_a_builtin_case_runs_in_workers_whatever_the_project_root(tmp_path):
+    """A built-in case names its target under deckforge_snippets (what an installed deckforge
+    has; a checkout has no such folder on sys.path): the workers load it like the registry."""
+    from deckforge_snippets.bench import ring_allreduce
+
+    target = f"{ring_allreduce.__name__}:measure_rank"
+    assert target.startswith("deckforge_snippets.")
+    out = launch(target, 2, backend="gloo", root=tmp_path, timeout_s=120,
+                 payload={"worlds": [2], "sizes": [4096], "dtypes": ["float32"], "reps": 1})
+    assert [row["correct"] for row in out[0]["rows"]] == [True]
 
 
 def test_a_hung_worker_times_out_instead_of_hanging():
@@ -59,7 +72,7 @@ def test_launch_rejects_more_nccl_workers_than_gpus():
 
 
 def test_ring_bandwidths_follow_nccl_definitions():
-    from snippets.bench.ring_allreduce import derive
+    from deckforge_snippets.bench.ring_allreduce import derive
 
     mib = 2**20
     # p = 4: 1 GiB in 10 ms; 64 KiB in 20 us (latency)
@@ -81,7 +94,7 @@ def test_ring_bandwidths_follow_nccl_definitions():
 
 
 def test_ddp_efficiency_and_predicted_allreduce():
-    from snippets.bench.ddp_scaling import derive
+    from deckforge_snippets.bench.ddp_scaling import derive
 
     raw = [{"world": 1, "step_ms": 100.0, "step_q1_ms": 1, "step_q3_ms": 1, "local_ms": 100.0,
             "grad_bytes": 800e6, "allreduce_ms": None, "identical": True},
@@ -111,7 +124,7 @@ def _ring_raw(p: int, busbw_1g: float) -> list[dict]:
     (100.0, 60.0, "contradicts"),  # 4.5x and 7.5x slower than the link, and p-dependent
 ])
 def test_ring_verdict_rules(busbw_p2, busbw_p4, verdict):
-    from snippets.bench.ring_allreduce import conclude, derive
+    from deckforge_snippets.bench.ring_allreduce import conclude, derive
 
     rows, fits = derive(_ring_raw(2, busbw_p2) + _ring_raw(4, busbw_p4), link_gbs=450.0)
     outcome = conclude(rows, fits, 450.0)
@@ -123,7 +136,7 @@ def test_ring_verdict_rules(busbw_p2, busbw_p4, verdict):
 @pytest.mark.parametrize(("step4_ms", "allreduce_ms", "verdict"), [
     (104.0, 3.0, "supports"), (125.0, 3.0, "partly"), (125.0, 30.0, "contradicts")])
 def test_ddp_verdict_rules(step4_ms, allreduce_ms, verdict):
-    from snippets.bench.ddp_scaling import conclude, derive
+    from deckforge_snippets.bench.ddp_scaling import conclude, derive
 
     raw = [{"world": 1, "step_ms": 100.0, "step_q1_ms": 1, "step_q3_ms": 1, "local_ms": 100.0,
             "grad_bytes": 800e6, "allreduce_ms": None, "identical": True},
@@ -136,7 +149,7 @@ def test_ddp_verdict_rules(step4_ms, allreduce_ms, verdict):
 @pytest.mark.parametrize(("allreduce_ms", "rel_err", "verdict"), [
     (0.5, 4e-3, "supports"), (5.0, 4e-3, "partly"), (5.0, 0.5, "contradicts")])
 def test_tensor_parallel_verdict_rules(allreduce_ms, rel_err, verdict):
-    from snippets.bench.tensor_parallel_mlp import conclude, derive
+    from deckforge_snippets.bench.tensor_parallel_mlp import conclude, derive
 
     raw = [{"world": 1, "rel_err": 0.0, "out_bytes": 2**27, "layer_ms": 11.0, "local_ms": 11.0,
             "allreduce_ms": 0.01},

@@ -13,6 +13,7 @@ from deckforge.checking import check_graph, check_project, formula_bearing
 from deckforge.cli import main
 from deckforge.config import load_config
 from deckforge.pipeline import build_graph
+from deckforge.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +85,17 @@ def fresh_snippets():
     sys.modules.update(saved)
 
 
+def _check(project: Path, run: bool = True):
+    """check_graph with the tiny project's own registry only (the built-in one left out, so
+    the numbers are the widget's)."""
+    registry = load_registry(project / "snippets", builtin=False)
+    return check_graph(build_graph(load_config(root=project), registry), project, run=run,
+                       registry=registry)
+
+
 def test_an_uncovered_card_is_listed_with_file_line_and_fails(tmp_path, fresh_snippets):
     project = _project(tmp_path, NOTES, "assert 2 * 3 == 6")
-    config = load_config(root=project)
-    report = check_graph(build_graph(config), project)
+    report = _check(project)
     assert report.status == {"widget-law": "passed"}
     assert [c.sources[0].line for c in report.uncovered] == [2]  # the gadget equation
     assert report.exit_code() == 1
@@ -97,7 +105,7 @@ def test_an_uncovered_card_is_listed_with_file_line_and_fails(tmp_path, fresh_sn
 
 def test_a_failing_snippet_test_fails_the_check(tmp_path, fresh_snippets):
     project = _project(tmp_path, NOTES.splitlines(keepends=True)[0], "assert 2 * 3 == 7")
-    report = check_graph(build_graph(load_config(root=project)), project)
+    report = _check(project)
     assert report.status == {"widget-law": "failed"}
     assert report.uncovered and report.exit_code() == 1
     assert "widget-law: failed" in report.table()
@@ -105,7 +113,7 @@ def test_a_failing_snippet_test_fails_the_check(tmp_path, fresh_snippets):
 
 def test_no_tests_mode_counts_links_only(tmp_path, fresh_snippets):
     project = _project(tmp_path, NOTES.splitlines(keepends=True)[0], "assert False")
-    report = check_graph(build_graph(load_config(root=project)), project, run=False)
+    report = _check(project, run=False)
     assert report.exit_code() == 0 and report.coverage == 100.0
 
 

@@ -54,8 +54,9 @@ def test_format_is_sorted_tsv_with_a_header(lock_path, monkeypatch):
     assert header and lines[: len(header)] == header
     assert body == sorted(body) and len(body) == 3
     for line in body:
-        cid, guid, digest, mtime, question = line.split("\t")
+        cid, guid, digest, mtime, source, question = line.split("\t")
         assert mtime == "1700000000" and len(digest) == 16 and "\n" not in question
+        assert source == "sources/n.txt"
     assert "Mid question line" in lock_path.read_text("utf-8")
 
 
@@ -229,3 +230,61 @@ def test_odd_whitespace_in_a_question_keeps_one_line_per_card(lock_path):
     entries, errors = parse_lock(lock_path.read_text("utf-8"))
     assert not errors and len(entries) == 2
     assert {e.question for e in entries.values()} == {"Line separator and more", "Plain"}
+
+
+# --- identity never crosses note files (issue 13) -----------------------------------------
+
+
+def card_in(path: str, question: str, section: str = "Lecture 1") -> Card:
+    return Card(card_id(question, section), "basic", question, "an answer",
+                (SourceSpan(path, 1, 1),), deck=("Course", section))
+
+
+def test_a_reworded_card_keeps_its_guid_within_its_file(lock_path):
+    first, _ = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid function"))
+    second, lock = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid functon"))
+    assert second.cards[0].guid == first.cards[0].guid
+    assert lock.matched
+
+
+def test_a_similar_card_of_another_file_gets_its_own_guid(lock_path):
+    """The card of file a.txt is gone; b.txt gains a card worded almost the same: that is
+    another card, and inheriting a.txt's GUID would overwrite its note in users' collections."""
+    first, _ = build_lock(lock_path, card_in("sources/a.txt", "Derivative of the sigmoid function"))
+    second, lock = build_lock(lock_path, card_in("sources/b.txt", "Derivative of the sigmoid functon"))
+    assert second.cards[0].guid != first.cards[0].guid
+    assert not lock.matched
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_lock_of_formats_1_and_2_is_read_and_rewritten_as_format_3(lock_path, version):
+    """Locks written before the source column (format 1: no trailer; format 2: retired entries
+    and a trailer) keep every GUID and retired mark, and gain the source column and trailer."""
+    a = card_in("sources/a.txt", "What is the sigmoid?")
+    body = (f"{a.id}\tGUIDa\tabcdef0123456789\t1700000000\t{a.question}\n"
+            "gone\tGUIDg\tabcdef0123456789\t1700000000\tOld question\tretired:2026-01-02\n")
+    if version == 1:
+        text = lockfile.HEADER_V1 + body
+    else:
+        text = lockfile.HEADER_V2 + body + lockfile.trailer(2, body)
+    lock_path.write_text(text, "utf-8")
+    entries, errors = parse_lock(text)
+    assert not errors and entries[a.id].source == "" and entries["gone"].retired == "2026-01-02"
+    graph, lock = apply_lock(KnowledgeGraph(cards=(a,)), lock_path)
+    assert graph.cards[0].guid == "GUIDa"
+    write_lock(lock)
+    written = lock_path.read_text("utf-8")
+    assert "(format 3)" in written.splitlines()[0]
+    entries, errors = parse_lock(written)
+    assert not errors
+    assert (entries[a.id].guid, entries[a.id].source) == ("GUIDa", "sources/a.txt")
+    assert (entries["gone"].guid, entries["gone"].retired, entries["gone"].source) == \
+        ("GUIDg", "2026-01-02", "")
+    assert f"{a.id}\tGUIDa\t" in written and "\tsources/a.txt\t" in written
+
+
+def test_a_format_3_line_without_its_source_column_is_refused(lock_path):
+    body = "c1\tG1\tabcdef0123456789\t1700000000\tOld question\n"
+    _entries, errors = parse_lock(lockfile.HEADER + body + lockfile.trailer(1, body))
+    assert [d.code for d in errors] == ["lock-corrupt"]
+    assert "expected 6 tab-separated columns" in errors[0].message

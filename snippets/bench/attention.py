@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import mib, randn
+
+from ._util import mib, randn
 
 CASE = CaseInfo(
     id="attention",

@@ -19,7 +19,8 @@ from __future__ import annotations
 from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import fmt
+
+from ._util import fmt
 
 CASE = CaseInfo(
     id="ddp-scaling",
@@ -124,7 +125,7 @@ def _one(rank, p, device, group, d, heads, layers, seq, batch, bucket_mb, reps) 
 
 
 def derive(raw: list[dict], tokens_per_gpu: int, link_gbs: float | None) -> list[dict]:
-    from snippets.distributed import ring_allreduce_traffic
+    from ..distributed import ring_allreduce_traffic
 
     base = next(r for r in raw if r["world"] == 1)
     base_tps = tokens_per_gpu / (base["step_ms"] / 1e3)
@@ -174,7 +175,7 @@ def run(ctx) -> Outcome:
     shape = ctx.pick({"d": 32, "heads": 2, "layers": 1, "seq": 16, "batch": 2},
                      {"d": 2048, "heads": 16, "layers": 4, "seq": 1024, "batch": 8})
     payload = {"worlds": worlds, **shape, "bucket_mb": 25.0, "reps": ctx.pick(3, 20)}
-    out = launch("snippets.bench.ddp_scaling:measure_rank", max(worlds),
+    out = launch(f"{__name__}:measure_rank", max(worlds),
                  backend="nccl" if cuda else "gloo", root=case_root(__file__), payload=payload,
                  timeout_s=ctx.pick(180, 540))
     link = ctx.peaks.link_gbs if cuda else None

@@ -9,7 +9,8 @@ no reuse (intensity ~ k^2 / bytes per element), so time falls less than MACs do.
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn
+
+from ._util import randn
 
 CASE = CaseInfo(
     id="depthwise-separable-conv",

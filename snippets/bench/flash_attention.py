@@ -13,8 +13,9 @@ import importlib.util
 import math
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import mib, randn, rel_err
-from snippets.bench.attention import (
+
+from ._util import mib, randn, rel_err
+from .attention import (
     BACKENDS,
     attention_counts,
     growth_exponent,
@@ -75,7 +76,7 @@ def triton_available() -> bool:
 
 
 def triton_attention(q, k, v, config=CONFIGS[0], poison: bool = False):
-    from snippets.bench._triton_attention_kernel import attention_forward
+    from ._triton_attention_kernel import attention_forward
 
     bm, bn, warps, stages = config
     return attention_forward(q, k, v, block_m=bm, block_n=bn, num_warps=warps,

@@ -11,8 +11,9 @@ import statistics
 
 from deckforge.bench.harness import do_bench_ms
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn
-from snippets.bench.roofline import gemm_counts, gemv_counts
+
+from ._util import randn
+from .roofline import gemm_counts, gemv_counts
 
 CASE = CaseInfo(
     id="harness-validation",

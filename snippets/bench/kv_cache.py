@@ -9,7 +9,8 @@ for all t tokens again (2 B t 2 d^2 FLOP more), so the step grows like t d^2 ins
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn
+
+from ._util import randn
 
 CASE = CaseInfo(
     id="kv-cache",

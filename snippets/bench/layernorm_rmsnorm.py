@@ -9,7 +9,8 @@ both sit far left of the ridge: the bytes, not the saved arithmetic, set the tim
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn, rel_err
+
+from ._util import randn, rel_err
 
 CASE = CaseInfo(
     id="layernorm-rmsnorm",

@@ -8,7 +8,8 @@ unmerged it adds x A^T and (x A^T) B^T, 2 T r (d_in + d_out) FLOP, in two more s
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn, rel_err
+
+from ._util import randn, rel_err
 
 CASE = CaseInfo(
     id="lora-merge",

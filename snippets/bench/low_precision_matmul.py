@@ -8,7 +8,8 @@ Hopper's tensor cores run them at twice the bf16 peak (about 1979 TOP/s dense).
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn, rel_err
+
+from ._util import randn, rel_err
 
 CASE = CaseInfo(
     id="low-precision-matmul",

@@ -8,7 +8,8 @@ whole cache once, so it is memory-bound and its time should fall about as fast.
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn
+
+from ._util import randn
 
 CASE = CaseInfo(
     id="mqa-gqa",

@@ -47,7 +47,7 @@ P_INDEPENDENT_SPREAD = 0.25  # busbw of >= 1 GiB alike (within 25%) for every p 
 
 
 def ring_traffic_bytes(size_bytes: float, p: int) -> float:
-    from snippets.distributed import ring_allreduce_traffic
+    from ..distributed import ring_allreduce_traffic
 
     return ring_allreduce_traffic(p, size_bytes)
 
@@ -160,7 +160,7 @@ def run(ctx) -> Outcome:
     sizes = ctx.pick([2**12, 2**16, 2**20], [2**16 * 4**i for i in range(9)])  # to 4 GiB
     payload = {"worlds": worlds or [1], "sizes": sizes[:3] if check_only else sizes,
                "dtypes": ["bfloat16", "float32"], "reps": ctx.pick(3, 20)}
-    out = launch("snippets.bench.ring_allreduce:measure_rank", launch_world,
+    out = launch(f"{__name__}:measure_rank", launch_world,
                  backend="nccl" if cuda else "gloo", root=case_root(__file__), payload=payload,
                  timeout_s=ctx.pick(180, 540))
     link = ctx.peaks.link_gbs if cuda else None

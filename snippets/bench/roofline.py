@@ -8,7 +8,8 @@ move 2(MK + KN + MN) bytes in bf16; a GEMV (N,N)x(N) does 2N^2 FLOP over about 2
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import fmt, randn
+
+from ._util import fmt, randn
 
 CASE = CaseInfo(
     id="roofline",

@@ -8,7 +8,8 @@ cores double the peak rate for it. Whether a matmul gets close to 2x depends on 
 from __future__ import annotations
 
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import randn, rel_err
+
+from ._util import randn, rel_err
 
 CASE = CaseInfo(
     id="sparse-2-4",

@@ -17,7 +17,8 @@ from __future__ import annotations
 from deckforge.bench.distributed import case_root, gpu_count, launch, time_steps, unrun_reason
 from deckforge.bench.harness import summarize
 from deckforge.bench.result import CaseInfo, Column, Outcome, Plot
-from snippets.bench._util import fmt
+
+from ._util import fmt
 
 CASE = CaseInfo(
     id="tensor-parallel-mlp",
@@ -53,7 +54,7 @@ def _one(rank, p, device, group, tokens, d, reps) -> dict:
     import torch.distributed as dist
     import torch.nn.functional as F
 
-    from snippets.bench._util import randn, rel_err
+    from ._util import randn, rel_err
 
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     # The same full weights and input on every rank (same seeds); each keeps its shard.
@@ -88,7 +89,7 @@ def _one(rank, p, device, group, tokens, d, reps) -> dict:
 
 
 def derive(raw: list[dict], tokens: int, d: int, link_gbs: float | None) -> list[dict]:
-    from snippets.distributed import ring_allreduce_traffic
+    from ..distributed import ring_allreduce_traffic
 
     base = next(r for r in raw if r["world"] == 1)
     rows = []
@@ -133,7 +134,7 @@ def run(ctx) -> Outcome:
                        notes=(f"not run: {reason}",))
     shape = ctx.pick({"tokens": 16, "d": 32}, {"tokens": 8192, "d": 8192})
     payload = {"worlds": worlds, **shape, "reps": ctx.pick(3, 20)}
-    out = launch("snippets.bench.tensor_parallel_mlp:measure_rank", max(worlds),
+    out = launch(f"{__name__}:measure_rank", max(worlds),
                  backend="nccl" if cuda else "gloo", root=case_root(__file__), payload=payload,
                  timeout_s=ctx.pick(180, 540))
     link = ctx.peaks.link_gbs if cuda else None

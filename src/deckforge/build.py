@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deckforge.config import Config, load_config
-from deckforge.diagnostics import Diagnostic, sort_key
+from deckforge.diagnostics import Diagnostic
 from deckforge.model import KnowledgeGraph
 from deckforge.outdir import claim as claim_out
 from deckforge.outdir import clean_stale_lock_temps
@@ -24,10 +24,13 @@ class BuildReport:
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        return sorted(self.graph.diagnostics, key=sort_key)
+        """What `deckforge lint` reports for the same notes (one code path: lint_graph)."""
+        from deckforge.lint import lint_graph
+
+        return lint_graph(self.graph)
 
     def exit_code(self, strict: bool) -> int:
-        levels = {d.level for d in self.graph.diagnostics}
+        levels = {d.level for d in self.diagnostics}
         if "error" in levels or (strict and "warning" in levels):
             return 1
         return 0
@@ -37,7 +40,7 @@ class BuildReport:
         flags = Counter(f.name for c in g.cards for f in {f.name: f for f in c.flags}.values())
         kinds = Counter(c.kind for c in g.cards)
         merged = sum(len(m.members) - 1 for m in g.merges)
-        levels = Counter(d.level for d in g.diagnostics)
+        levels = Counter(d.level for d in self.diagnostics)
         width = max((len(s.path) for s in g.sources), default=10)
         lines = ["", "deckforge build summary", "-" * 23, "raw items read:"]
         lines += [f"  {s.path:<{width}}  {s.raw_items:>5}  ({s.reader})" for s in g.sources]
@@ -56,7 +59,8 @@ class BuildReport:
         lines.append(f"formulas:   {causes.get('formula-verified', 0)} cards verified, "
                      f"{causes.get('formula-mismatch', 0)} mismatched against the registry "
                      "(all counts: the formula-verification line)")
-        lines.append(f"problems:   {levels.get('error', 0)} errors, {levels.get('warning', 0)} warnings")
+        lines.append(f"problems:   {levels.get('error', 0)} errors, {levels.get('warning', 0)} "
+                     f"warnings, {levels.get('info', 0)} infos (as `deckforge lint` lists them)")
         lines.append("outputs:")
         lines += [f"  {name:<10} {path}" for name, path in self.outputs.items()]
         lines.append(f"done in {self.seconds:.1f}s")
@@ -67,6 +71,8 @@ def run_build(
     sources: Path | None = None,
     out: Path | None = None,
     root: Path | None = None,
+    lock: Path | None = None,
+    config: Config | None = None,
     with_site: bool = True,
     write_lock: bool = True,
     progress: Callable[[str], None] | None = None,
@@ -75,14 +81,17 @@ def run_build(
     from deckforge.emit.anki import write_apkg
     from deckforge.emit.graph_json import write_graph_json
     from deckforge.pipeline import build_graph
+    from deckforge.registry import load_registry
 
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
-    config = load_config(root=root, sources=sources, out=out)
+    if config is None:
+        config = load_config(root=root, sources=sources, out=out, lock=lock)
     claim_out(config.out_dir, config)  # OutDirError (exit 2) before anything is read or written
     clean_stale_lock_temps(config.lock_path)  # left by a build killed while writing the lock
     say(f"reading {config.relpath(config.sources_dir)}/ ...")
-    graph = build_graph(config)
+    registry = load_registry(config.snippets_dir)
+    graph = build_graph(config, registry)
     say(f"{len(graph.raw_items)} raw items -> {len(graph.cards)} cards")
     graph, lock = lockfile.apply_lock(graph, config.lock_path)
     report = BuildReport(config=config, graph=graph)
@@ -107,7 +116,7 @@ def run_build(
 
         say("building the site ...")
         try:  # strict: any MkDocs warning (dead link, missing snippet) is a build error
-            report.outputs["site"] = build_site(graph, config, strict=True)
+            report.outputs["site"] = build_site(graph, config, strict=True, registry=registry)
         except SiteBuildError as err:
             graph = graph.warn(*(replace(d, level="error") for d in err.diagnostics))
             if err.site.is_dir():

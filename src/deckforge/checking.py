@@ -23,6 +23,10 @@ from deckforge.formula_match import asks_for_formula, contains_math
 from deckforge.model import Card, Formula, KnowledgeGraph
 
 PASSED, FAILED, MISSING, NO_TESTS, NOT_RUN = "passed", "failed", "missing", "no tests", "not run"
+# A built-in formula checked from another project: its tests are deckforge's own (they run in
+# deckforge's repository and CI, and are not installed with the tool); a project's own
+# formulas always need their tests to pass here.
+BUILTIN = "built-in"
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\s+(\S+)", re.M)
 
 
@@ -87,7 +91,7 @@ class CheckReport:
         return any(f in self.status for f in card.formulas)
 
     def is_covered(self, card: Card) -> bool:
-        ok = (PASSED,) if self.ran_tests else (PASSED, NOT_RUN)
+        ok = (PASSED, BUILTIN) if self.ran_tests else (PASSED, NOT_RUN, BUILTIN)
         return any(self.status.get(f) in ok for f in card.formulas)
 
     @property
@@ -124,10 +128,14 @@ class CheckReport:
         passing = sum(s == PASSED for s in self.status.values())
         used = {f for c in self.graph.cards for f in c.formulas if f in self.status}
         lines = ["", "deckforge check", "-" * 15, *rows, ""]
+        builtin = sum(s == BUILTIN for s in self.status.values())
         if self.ran_tests:
             counts = ", ".join(f"{n} {k.lower()}" for k, n in sorted(self.test_counts.items()))
-            lines.append(f"formulas with passing tests: {passing} / {len(self.status)}  "
+            lines.append(f"formulas with passing tests: {passing} / {len(self.status) - builtin}  "
                          f"(pytest: {counts or 'nothing ran'} in {self.seconds:.1f}s)")
+        if builtin:
+            lines.append(f"built-in formulas:           {builtin} (tested in deckforge's own "
+                         "repository; run `deckforge check` there to re-run them)")
         else:
             lines.append(f"formulas: {len(self.status)} (tests not run: --no-tests)")
         lines.append(f"formulas linked by cards:    {len(used)} / {len(self.status)}")
@@ -144,17 +152,44 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_graph(graph: KnowledgeGraph, root: Path, run: bool = True, timeout: float = 600) -> CheckReport:
+def _base(formula: Formula, root: Path, registry) -> tuple[Path, bool]:
+    """The folder a formula's test paths are relative to, and whether it is built in."""
+    origin = registry.origin(formula) if registry is not None else None
+    if origin is None:
+        return root, False
+    return origin.base, origin.builtin
+
+
+def check_graph(graph: KnowledgeGraph, root: Path, run: bool = True, timeout: float = 600,
+                registry=None) -> CheckReport:
     formulas = graph.formulas
     if not run:
         return CheckReport(graph, {f.id: NOT_RUN for f in formulas}, ran_tests=False)
-    results, output, seconds = run_tests(test_files(formulas), root, timeout)
-    status = {f.id: formula_status(f, results, root) for f in formulas}
+    by_base: dict[Path, list[Formula]] = {}
+    status: dict[str, str] = {}
+    for formula in formulas:
+        base, builtin = _base(formula, root, registry)
+        if builtin and formula.tests and base.resolve() != root.resolve():
+            status[formula.id] = BUILTIN
+        else:
+            by_base.setdefault(base, []).append(formula)
+    counts: Counter = Counter()
+    outputs, seconds = [], 0.0
+    for base, group in sorted(by_base.items()):
+        results, output, took = run_tests(test_files(tuple(group)), base, timeout)
+        status.update({f.id: formula_status(f, results, base) for f in group})
+        counts.update(results.values())
+        outputs.append(output)
+        seconds += took
+    status = {f.id: status[f.id] for f in formulas}
     return CheckReport(graph, status, ran_tests=True, seconds=seconds,
-                       test_counts=Counter(results.values()), pytest_output=output)
+                       test_counts=counts, pytest_output="".join(outputs))
 
 
 def check_project(config: Config, run: bool = True, timeout: float = 600) -> CheckReport:
     from deckforge.pipeline import build_graph
+    from deckforge.registry import load_registry
 
-    return check_graph(build_graph(config), config.root, run=run, timeout=timeout)
+    registry = load_registry(config.snippets_dir)
+    return check_graph(build_graph(config, registry), config.root, run=run, timeout=timeout,
+                       registry=registry)

@@ -37,13 +37,62 @@ class _Main(click.Group):
             ctx.exit(1)
 
 
+def _usage_exit(message: str) -> None:
+    """Bad usage or a missing extra: one line saying what to do, exit 2 (README: exit codes)."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def _needs(module: str, command: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        _usage_exit(f"deckforge {command} needs {module}, which is not installed: "
+                    f"pip install 'deckforge[{extra}]'")
+
+
+_SOURCES_HELP = "Folder of notes to read (default: sources/ of the project)."
+_PROJECT_HELP = ("The project the notes belong to: its config, deckforge.lock and site "
+                 "(default: the project whose sources folder holds the notes, else the notes' "
+                 "folder itself).")
+
+
+def project_options(func):
+    """--sources / --project: which notes, and which project (lock, config, site) they
+    belong to (deckforge.config explains the rule)."""
+    func = click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
+                        help=_PROJECT_HELP)(func)
+    return click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
+                        help=_SOURCES_HELP)(func)
+
+
+def _config(sources: Path | None, project: Path | None, out: Path | None = None,
+            lock: Path | None = None):
+    """The project's Config, or exit 2 naming the path when there are no notes to read."""
+    from deckforge.config import load_config
+    from deckforge.pipeline import discover
+
+    if project is not None and not project.is_dir():
+        _usage_exit(f"--project {project}: no such folder")
+    if sources is not None and not sources.is_dir():
+        _usage_exit(f"--sources {sources}: no such folder")
+    config = load_config(root=project, sources=sources, out=out, lock=lock)
+    if not config.sources_dir.is_dir():
+        _usage_exit(f"no notes folder at {config.sources_dir}: pass --sources DIR, or run "
+                    "`deckforge init` to start a notes project here")
+    if not discover(config):
+        _usage_exit(f"{config.sources_dir} holds no notes (.txt or .md files); add some, or "
+                    "pass --sources DIR")
+    return config
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deckforge")
 def main() -> None:
     """Turn messy course notes into an Anki deck and a cross-linked knowledge base.
 
     \b
-    Typical use, from the project folder (the one with sources/ and snippets/):
+    Typical use, from the project folder (the one with sources/; `deckforge init` makes one):
       deckforge build            build/graph.json, build/<deck>.apkg, build/site/
       deckforge lint             what is wrong with the notes, as file:line:col
       deckforge check            run the snippet tests behind the formulas
@@ -51,24 +100,26 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of notes to read (default: sources/ of the project).")
+@project_options
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the outputs (default: build/).")
+              help="Folder for the outputs (default: build/ of the project).")
+@click.option("--lock", "lock", type=click.Path(dir_okay=False, path_type=Path),
+              help="The lock to read and update (default: deckforge.lock of the project).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1): use in CI.")
 @click.option("--no-site", is_flag=True, help="Skip the MkDocs site (faster).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-def build(sources: Path | None, out: Path | None, strict: bool, no_site: bool, quiet: bool) -> None:
+def build(sources: Path | None, project: Path | None, out: Path | None, lock: Path | None,
+          strict: bool, no_site: bool, quiet: bool) -> None:
     """Build graph.json, the Anki deck and the site from the notes.
 
-    Problems in the notes are reported as file:line:col and the rest of the build goes on;
-    outputs are written atomically, so an interrupted build never leaves a half-written file.
+    Problems in the notes are reported as file:line:col (the same list `deckforge lint`
+    gives) and the rest of the build goes on; outputs are written atomically, so an
+    interrupted build never leaves a half-written file.
     """
     from deckforge.build import run_build
 
-    if sources is not None and not sources.is_dir():
-        raise click.UsageError(f"--sources {sources}: no such folder")
-    report = run_build(sources=sources, out=out, with_site=not no_site,
+    config = _config(sources, project, out, lock)
+    report = run_build(config=config, with_site=not no_site,
                        progress=None if quiet else _echo_err)
     for diag in report.diagnostics:
         _echo_err(str(diag))
@@ -115,10 +166,15 @@ def schema(out: Path | None) -> None:
     import json
 
     from deckforge.emit.graph_json import load_schema
+    from deckforge.fsutil import atomic_write_text
 
     text = json.dumps(load_schema(), indent=2) + "\n"
     if out:
-        (out / "graph.schema.json").write_text(text, "utf-8")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            _usage_exit(f"--out {out}: cannot create the folder ({err.strerror})")
+        click.echo(str(atomic_write_text(out / "graph.schema.json", text)))
     else:
         click.echo(text, nl=False)
 
@@ -126,12 +182,38 @@ def schema(out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of notes to lint (default: sources/ of the project).")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default=None, help="The project's title (default: the folder's name).")
+def init(folder: Path, title: str | None) -> None:
+    """Start a notes project in FOLDER (default: here), ready for `deckforge build`.
+
+    \b
+    Writes sources/ (a short example in each note style), deckforge.toml, mkdocs.yml and
+    docs/index.md titled after the project, .gitignore and a pull-request workflow.
+    Existing files are kept; nothing is overwritten.
+    """
+    from deckforge.scaffold import init_project
+
+    if folder.exists() and not folder.is_dir():
+        _usage_exit(f"{folder} is a file, not a folder")
+    try:
+        written, kept = init_project(folder, title)
+    except OSError as err:
+        _usage_exit(f"cannot write the project into {folder}: {err.strerror}")
+    for rel in written:
+        click.echo(f"  wrote {rel}")
+    for rel in kept:
+        click.echo(f"  kept  {rel} (exists)")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    click.echo(f"\nNext: {where}deckforge build    (the deck, graph.json and the site, in build/)")
+
+
+@main.command()
+@project_options
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
               show_default=True, help="github: workflow annotations shown inline on PR diffs.")
-@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def lint(sources: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lint(sources: Path | None, project: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
     """List every remaining problem in the notes as path:line:col: CODE message.
 
     With PATHS (note files, as a pre-commit hook passes them), only findings in those files are
@@ -143,15 +225,11 @@ def lint(sources: Path | None, fmt: str, paths: tuple[Path, ...]) -> None:
     info (cards without a concept, duplicate candidates). Exit 1 when an error remains.
     """
     from deckforge import lint as linting
-    from deckforge.config import load_config
-    from deckforge.pipeline import build_graph
-
-    if sources is not None and not sources.is_dir():
-        raise click.UsageError(f"--sources {sources}: no such folder")
     from deckforge.diagnostics import sort_key
+    from deckforge.pipeline import build_graph
     from deckforge.pull import read_reviews
 
-    config = load_config(sources=sources)
+    config = _config(sources, project)
     graph = build_graph(config)
     findings = linting.lint_graph(graph)
     leeches = linting.leech_findings(graph, read_reviews(config.out_dir))
@@ -181,6 +259,7 @@ def pull(exports: tuple[Path, ...], dry_run: bool) -> None:
     from deckforge import pull as pulling
     from deckforge.config import load_config
 
+    _needs("anki", "pull", "pull")
     config = load_config()
     try:
         result = pulling.pull(config, list(exports))
@@ -250,6 +329,7 @@ def bench(device: str | None, only: tuple[str, ...], out: Path | None, size: str
         for path in runner.split_bundle(from_bundle, out or root / "snippets" / "bench" / "results"):
             click.echo(str(path))
         return
+    _needs("torch", "bench", "bench")
     if device is None:
         import torch
 
@@ -268,12 +348,11 @@ def bench(device: str | None, only: tuple[str, ...], out: Path | None, size: str
 
 
 @main.command()
-@click.option("--sources", "sources", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of notes to check (default: sources/ of the project).")
+@project_options
 @click.option("--no-tests", is_flag=True, help="Only the coverage of links; do not run pytest.")
 @click.option("--timeout", type=float, default=600, show_default=True,
               help="Seconds the snippet tests may take.")
-def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
+def check(sources: Path | None, project: Path | None, no_tests: bool, timeout: float) -> None:
     """Run the snippet tests behind the graph's formulas and print formula coverage.
 
     \b
@@ -282,19 +361,20 @@ def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
     listed as file:line. Exit 1 when coverage is below 100% or a snippet test fails.
     """
     from deckforge.checking import check_project
-    from deckforge.config import load_config
 
-    if sources is not None and not sources.is_dir():
-        raise click.UsageError(f"--sources {sources}: no such folder")
+    if not no_tests:
+        _needs("pytest", "check", "test")
+    config = _config(sources, project)
     if not no_tests:
         _echo_err("running the snippet tests (pytest -q) ...")
-    config = load_config(sources=sources)
     report = check_project(config, run=not no_tests, timeout=timeout)
     if report.ran_tests:  # the site shows these beside each formula (docs/schema.md)
         import json
 
         from deckforge.fsutil import atomic_write_text
+        from deckforge.outdir import claim
 
+        claim(config.out_dir, config)  # OutDirError (exit 2): --out must be the tool's own
         atomic_write_text(config.out_dir / "check.json", json.dumps(
             {"schema": "deckforge.check/1", "formulas": report.status}, indent=1, sort_keys=True) + "\n")
     click.echo(report.table())
@@ -302,22 +382,39 @@ def check(sources: Path | None, no_tests: bool, timeout: float) -> None:
 
 
 @main.command()
+@project_options
 @click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True,
               metavar="IP:PORT", help="Address to serve the preview on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
-def serve(dev_addr: str, open_browser: bool) -> None:
+def serve(sources: Path | None, project: Path | None, dev_addr: str, open_browser: bool) -> None:
     """Preview the knowledge base while you edit the notes (live reload).
 
-    Runs `mkdocs serve` on the project's mkdocs.yml: its hook rebuilds the graph from sources/
-    on every change to sources/, snippets/ or docs/, and the open page reloads itself.
-    Stop with Ctrl-C. The deck and graph.json are not written: use `deckforge build` for those.
+    Runs `mkdocs serve` on the project's mkdocs.yml (or deckforge's default one): its hook
+    rebuilds the graph from the notes on every change to them, to snippets/ or to docs/, and
+    the open page reloads itself. Stop with Ctrl-C. The deck and graph.json are not written:
+    use `deckforge build` for those.
     """
+    import json
+    import os
+
     from mkdocs.commands.serve import serve as mkdocs_serve
 
-    from deckforge.config import load_config
-    from deckforge.emit.site import site_base
+    from deckforge.emit import site
+    from deckforge.emit.pages.hook import SERVE_ENV
+    from deckforge.fsutil import atomic_write_text
+    from deckforge.outdir import claim
 
-    config_file = site_base(load_config()) / "mkdocs.yml"
-    if not config_file.is_file():
-        raise click.UsageError("no mkdocs.yml in this project or in deckforge's checkout")
-    mkdocs_serve(config_file=str(config_file), dev_addr=dev_addr, open_in_browser=open_browser)
+    config = _config(sources, project)
+    claim(config.out_dir, config)  # OutDirError (exit 2): --out must be the tool's own
+    config_file, overrides = site.mkdocs_options(config)
+    if not isinstance(config_file, str):  # no mkdocs.yml of its own: MkDocs re-reads a file
+        config_file = str(atomic_write_text(config.out_dir / "mkdocs.yml",
+                                            site.default_mkdocs_yml(config.site_title)))
+    staging = config.out_dir / site.STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    os.environ[SERVE_ENV] = json.dumps({"root": str(config.root), "out": str(config.out_dir),
+                                        "sources": str(config.sources_dir)})
+    watch = [str(p) for p in (config.sources_dir, config.snippets_dir, config.root / "docs")
+             if p.is_dir()]
+    mkdocs_serve(config_file=config_file, dev_addr=dev_addr, open_in_browser=open_browser,
+                 watch=watch, docs_dir=str(staging), **overrides)

@@ -182,31 +182,36 @@ def card_diagnostics(card: Card) -> Iterator[Diagnostic]:
                              "fix the LaTeX in the note.", level="error")
 
 
-def declaration_line(root: Path | None, formula: Formula) -> int:
+def declaration_line(root: Path | None, formula: Formula, registry=None) -> int:
     """The line of the snippet module that declares the formula's id (1 when unknown)."""
-    if root is None or not formula.module:
+    path = (registry.source_file(formula, root) if registry is not None
+            else (root / formula.module if root is not None and formula.module else None))
+    if path is None:
         return 1
     try:
-        lines = (root / formula.module).read_text("utf-8").splitlines()
+        lines = path.read_text("utf-8").splitlines()
     except OSError:
         return 1
     quoted = (f'"{formula.id}"', f"'{formula.id}'")
     return next((i for i, line in enumerate(lines, 1) if any(q in line for q in quoted)), 1)
 
 
-def formula_diagnostics(formula: Formula, root: Path | None = None) -> Iterator[Diagnostic]:
+def formula_diagnostics(formula: Formula, root: Path | None = None, registry=None
+                        ) -> Iterator[Diagnostic]:
     for problem in check_math(formula.latex):
-        yield Diagnostic(formula.module or "snippets", declaration_line(root, formula), "invalid-latex",
+        yield Diagnostic(formula.module or "snippets", declaration_line(root, formula, registry),
+                         "invalid-latex",
                          f"registry formula `{formula.id}`: {problem.message}; fix its `latex`.",
                          level="error")
 
 
-def graph_diagnostics(graph: KnowledgeGraph, root: Path | None = None) -> list[Diagnostic]:
+def graph_diagnostics(graph: KnowledgeGraph, root: Path | None = None, registry=None
+                      ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for card in graph.cards:
         diags.extend(card_diagnostics(card))
     for formula in graph.formulas:
-        diags.extend(formula_diagnostics(formula, root))
+        diags.extend(formula_diagnostics(formula, root, registry))
     return _unique(diags)
 
 

@@ -6,8 +6,10 @@ rewording, and the mtime must move exactly when the note's content moves:
 
 - a card whose id is in the lock keeps its GUID;
 - a card with a new id (its question was reworded) takes the GUID of the closest *orphaned*
-  entry (an id that is no longer in the graph) when the normalized questions are at least
-  `FUZZY_THRESHOLD` similar (rapidfuzz `ratio`, 0-100); pairs are taken best-first, one-to-one;
+  entry (an id that is no longer in the graph) of the same source file when the normalized
+  questions are at least `FUZZY_THRESHOLD` similar (rapidfuzz `ratio`, 0-100); pairs are taken
+  best-first, one-to-one. Never across files: a similar card elsewhere is another card, and
+  inheriting its GUID would overwrite that note, and its review history, in users' collections;
 - anything else gets a fresh, deterministic GUID derived from its id;
 - `Lock.stamp` (called by the Anki emitter with the hash of the note it wrote) moves a note's
   mtime to `max(clock, old_mtime + 1)` only when the hash changed, so unchanged cards keep
@@ -19,15 +21,20 @@ GUID back when it returns; 119 of the bundled GUIDs carry earlier wordings and c
 recomputed. Only `deckforge prune` (`prune_lock`) drops retired entries.
 
 Format: UTF-8 text, a header of `#` comments, then one tab-separated line per entry, sorted by
-id: `id  guid  content-hash  mtime  question`, plus `retired:YYYY-MM-DD` on retired entries.
+id: `id  guid  content-hash  mtime  source  question`, plus `retired:YYYY-MM-DD` on retired
+entries (`source`: the card's first note file, relative to the project; empty on note types).
 Note types are entries too (`notetype:<name>` with the model id as GUID), so a template change
 also reaches users. The last line is a trailer, `# end: N entries, sha256 <digest of the entry
 lines>`: a lock cut short or emptied (a full disk, a bad merge, an editor crash) is refused
 like a corrupt one instead of being read as "these cards are new". A corrupt, conflicting or
 truncated lock is reported with its line and is never overwritten; in `recover` mode the
 readable entries are used and the original is copied to `deckforge.lock.bak` before it is
-replaced. Locks written before the trailer existed (no `format 2` in the header) are read
-without one and get one when next written.
+replaced.
+
+Older formats are read and rewritten as format 3 when next written: format 2 (`(format 2)` in
+the header: trailer, no `source` column) and format 1 (neither). Their entries have no source
+file; they still keep their GUIDs by id, and may still be inherited by a reworded card (the
+lock is this project's own, never another project's).
 """
 
 from __future__ import annotations
@@ -50,14 +57,23 @@ from deckforge.model import KnowledgeGraph, normalize_key
 
 FUZZY_THRESHOLD = 85  # rapidfuzz ratio of normalized questions for "the same card, reworded"
 NOTETYPE_PREFIX = "notetype:"
-COLUMNS = ("id", "guid", "content-hash", "mtime", "question")
-RETIRED = "retired:"  # the optional sixth column: the date a card was last missing
-FORMAT_MARK = "(format 2)"  # a lock with this in its header must end with its trailer
+COLUMNS = ("id", "guid", "content-hash", "mtime", "source", "question")
+LEGACY_COLUMNS = ("id", "guid", "content-hash", "mtime", "question")  # formats 1 and 2
+RETIRED = "retired:"  # the optional last column: the date a card was last missing
+FORMAT_MARK = "(format 3)"  # this format: a `source` column, and a trailer
+TRAILED_MARKS = (FORMAT_MARK, "(format 2)")  # a lock with one of these must end with its trailer
 HEADER_V1 = (
     "# deckforge.lock: the Anki identity of every card (see ARCHITECTURE.md, docs/anki.md).\n"
     "# Written by `deckforge build`; commit it. A GUID ties a note to its users' review history:\n"
     "# never change one by hand. Columns (tab-separated, sorted by id):\n"
-    "# " + "\t".join(COLUMNS) + "\n"
+    "# " + "\t".join(LEGACY_COLUMNS) + "\n"
+)
+HEADER_V2 = (
+    "# deckforge.lock (format 2): the Anki identity of every card (see ARCHITECTURE.md,\n"
+    "# docs/anki.md). Written by `deckforge build`; commit it. A GUID ties a note to its users'\n"
+    "# review history: never change one by hand. Cards missing from a build stay, marked\n"
+    "# retired:<date>, until `deckforge prune`. Columns (tab-separated, sorted by id):\n"
+    "# " + "\t".join(LEGACY_COLUMNS) + "\t[retired:YYYY-MM-DD]\n"
 )
 HEADER = (
     f"# deckforge.lock {FORMAT_MARK}: the Anki identity of every card (see ARCHITECTURE.md,\n"
@@ -84,10 +100,11 @@ class LockEntry:
     question: str = ""
     line: int = 0  # where it was read from (0: new in this build)
     retired: str = ""  # YYYY-MM-DD: missing from the builds since that day ("" = live)
+    source: str = ""  # the card's first note file ("": a note type, or read from an older lock)
 
     def to_line(self) -> str:
         cells = [self.id, self.guid, self.content_hash or "-", str(self.mtime),
-                 one_line(self.question)]
+                 one_line(self.source), one_line(self.question)]
         if self.retired:
             cells.append(RETIRED + self.retired)
         return "\t".join(cells) + "\n"
@@ -209,7 +226,9 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
     if not text.strip():
         return entries, [_truncated(path, 1, "the lock is empty")]
     lines = text.split("\n")
-    versioned = any(FORMAT_MARK in ln for ln in lines[:3] if ln.startswith("#"))
+    header = [ln for ln in lines[:3] if ln.startswith("#")]
+    versioned = any(mark in ln for ln in header for mark in TRAILED_MARKS)
+    columns = COLUMNS if any(FORMAT_MARK in ln for ln in header) else LEGACY_COLUMNS
     end = None  # (line number, count, digest) of the trailer
     body: list[str] = []
     for lineno, raw in enumerate(lines, start=1):
@@ -223,7 +242,7 @@ def parse_lock(text: str, path: str = "deckforge.lock") -> tuple[dict[str, LockE
             errors.append(_corrupt(path, lineno, "an entry after the trailer line ('# end: …')"))
             continue
         body.append(raw + "\n")
-        problem, entry = _parse_line(raw, lineno)
+        problem, entry = _parse_line(raw, lineno, columns)
         if entry is not None:
             if entry.id in entries:
                 problem = f"card id {entry.id!r} appears twice (also on line {entries[entry.id].line})"
@@ -264,18 +283,23 @@ def _truncated(path: str, lineno: int, problem: str) -> Diagnostic:
                       "start over on purpose, delete the file.", level="error")
 
 
-def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
+def _parse_line(raw: str, lineno: int, columns: tuple[str, ...] = COLUMNS
+                ) -> tuple[str | None, LockEntry | None]:
+    """One entry line of a lock whose format has `columns` (COLUMNS, or LEGACY_COLUMNS for
+    formats 1 and 2: no source column), each optionally followed by `retired:DATE`."""
     parts = raw.rstrip("\r").split("\t")
     retired = ""
-    if len(parts) == len(COLUMNS) + 1:
+    if len(parts) == len(columns) + 1:
         mark = parts.pop()
         if not (mark.startswith(RETIRED) and _DATE.fullmatch(mark[len(RETIRED):])):
-            return f"the sixth column {mark!r} is not 'retired:YYYY-MM-DD'", None
+            return f"the last column {mark!r} is not 'retired:YYYY-MM-DD'", None
         retired = mark[len(RETIRED):]
-    if len(parts) != len(COLUMNS):
-        return (f"expected {len(COLUMNS)} tab-separated columns ({', '.join(COLUMNS)}), "
+    if len(parts) != len(columns):
+        return (f"expected {len(columns)} tab-separated columns ({', '.join(columns)}), "
                 f"found {len(parts)}"), None
-    cid, guid, digest, mtime, question = parts
+    if columns is LEGACY_COLUMNS:
+        parts.insert(4, "")  # formats 1 and 2 have no source column
+    cid, guid, digest, mtime, source, question = parts
     if not cid or any(ch.isspace() for ch in cid):
         return "empty or malformed card id", None
     if not guid or any(ch.isspace() for ch in guid):
@@ -284,7 +308,7 @@ def _parse_line(raw: str, lineno: int) -> tuple[str | None, LockEntry | None]:
         return f"content hash {digest!r} is not hexadecimal", None
     if not mtime.isdigit():
         return f"mtime {mtime!r} is not a whole number of seconds", None
-    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno, retired)
+    return None, LockEntry(cid, guid, digest, int(mtime), question, lineno, retired, source)
 
 
 def read_lock(lock_path: Path, recover: bool = False) -> Lock:
@@ -336,7 +360,9 @@ def _apply_lock(graph: KnowledgeGraph, lock_path: Path, recover: bool
             taken.add(guid)
             lock.entries[card.id] = LockEntry(card.id, guid, "-", 0, card.question)
     for card in graph.cards:
-        lock.entries[card.id].question = card.question
+        entry = lock.entries[card.id]
+        entry.question = card.question
+        entry.source = card.sources[0].path if card.sources else ""
     # The lock never forgets: whatever did not come back (and was not inherited by a reworded
     # card) stays, retired since today unless it already was.
     inherited = set(lock.matched.values())
@@ -362,8 +388,16 @@ def _guids(entries: dict[str, LockEntry]) -> set[str]:
     return {e.guid for e in entries.values()}
 
 
+def same_scope(card, entry: LockEntry) -> bool:
+    """May `card` inherit `entry`'s GUID? Only within one note file: the entry's file is one
+    the card was read from. An entry from a lock written before files were recorded has no
+    file; it is still matched (the lock is this project's own, never another project's)."""
+    return not entry.source or any(span.path == entry.source for span in card.sources)
+
+
 def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
-    """new card id -> orphaned lock id, best pairs first, each side used once."""
+    """new card id -> orphaned lock id of the same scope (`same_scope`), best pairs first,
+    each side used once."""
     if not newcomers or not orphans:
         return {}
     import numpy as np
@@ -378,7 +412,8 @@ def match_reworded(newcomers, orphans: list[LockEntry]) -> dict[str, str]:
                                  previous, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
     scores = np.maximum(scores, with_context)
     pairs = sorted(((float(scores[i][j]), i, j) for i in range(len(newcomers))
-                    for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD),
+                    for j in range(len(orphans)) if scores[i][j] >= FUZZY_THRESHOLD
+                    and same_scope(newcomers[i], orphans[j])),
                    key=lambda p: (-p[0], p[1], p[2]))
     used_new, used_old, out = set(), set(), {}
     for _score, i, j in pairs:

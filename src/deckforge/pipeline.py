@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -21,13 +22,57 @@ ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".pd
 _CONTROL = bytes(range(32)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"").replace(b"\f", b"")
 
 
-def discover(sources_dir: Path) -> list[Path]:
-    """Note files under `sources_dir`, in a stable order (hidden files skipped)."""
-    return sorted(
-        p
-        for p in sources_dir.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(sources_dir).parts)
-    )
+# Files a project holds beside its notes: configuration and identities, never notes, even
+# when the notes folder is the project folder itself (`--sources .`).
+PROJECT_FILES = {"deckforge.toml", "pyproject.toml", "mkdocs.yml", "deckforge.lock",
+                 "deckforge.lock.bak"}
+# A folder holding one of these is a build's output folder (this build's or an earlier one
+# with another `--out`): graph.json of our schema, or the marker a build leaves in what it owns.
+OUTPUT_MARKERS = (".deckforge-output",)
+_GRAPH_SCHEMA = b'"deckforge.graph/'
+
+
+def is_output_folder(folder: Path) -> bool:
+    if any((folder / name).exists() for name in OUTPUT_MARKERS):
+        return True
+    graph = folder / "graph.json"
+    if not graph.is_file():
+        return False
+    try:
+        with graph.open("rb") as fh:
+            return _GRAPH_SCHEMA in fh.read(4096)
+    except OSError:
+        return False
+
+
+def excluded_folders(config: Config) -> set[Path]:
+    """Folders under the notes that the tool owns or that are not notes: the output folder
+    (wherever `--out` points), and the project's docs/ and snippets/ when the notes folder
+    is the project folder."""
+    root = config.root.resolve()
+    folders = {config.out_dir.resolve(), root / "docs", root / "snippets"}
+    return {f for f in folders if f != config.sources_dir}
+
+
+def discover(config: Config) -> list[Path]:
+    """Note files under the sources folder, in a stable order. Skipped: hidden files and
+    folders (.cache, .git), output folders, the lock and the project's config files: nothing
+    the tool wrote is ever read back as notes."""
+    top = config.sources_dir
+    skip = excluded_folders(config)
+    lock = config.lock_path.resolve()
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(top):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (here / d).resolve() not in skip
+                   and not is_output_folder(here / d)]
+        for name in files:
+            path = here / name
+            if name.startswith(".") or name in PROJECT_FILES or path.resolve() == lock:
+                continue
+            if path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
 # Byte-order marks of the encodings Windows editors save as "Unicode"; UTF-32 first, since
@@ -93,7 +138,7 @@ def choose_reader(text: str, path: Path, config: Config):
 
 def read_sources(config: Config) -> KnowledgeGraph:
     items, files, diags = [], [], []
-    for path in discover(config.sources_dir):
+    for path in discover(config):
         if path.suffix.lower() in ASSET_SUFFIXES:
             continue
         rel = config.relpath(path)

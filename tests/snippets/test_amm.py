@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import amm
+from deckforge_snippets import amm
 
 torch = pytest.importorskip("torch")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import attention as A
+from deckforge_snippets import attention as A
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from snippets import convolution as cv
+from deckforge_snippets import convolution as cv
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

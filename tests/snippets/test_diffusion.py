@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import diffusion as D
+from deckforge_snippets import diffusion as D
 
 
 def test_closed_form_marginal_matches_step_by_step_simulation():

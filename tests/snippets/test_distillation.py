@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import distillation as kd
+from deckforge_snippets import distillation as kd
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

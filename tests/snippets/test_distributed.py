@@ -48,11 +48,12 @@ def test_ddp_on_gloo_equals_one_big_batch(tmp_path):
     big_batch = {k: p.grad for k, p in model.named_parameters()}
 
     out = str(tmp_path / "grads-{rank}.pt")
-    # Spawned workers get the worker by reference (module + name): make `snippets` this
-    # repository's package again (other tests load the registry of temporary project copies).
-    from deckforge.registry import load_registry
+    # Spawned workers get the worker by reference (module + name), and import it by the
+    # top-level name `snippets` (this repository's folder, on the test path): make `snippets`
+    # this repository's package again (other tests load temporary projects' own `snippets`).
+    from deckforge.registry import _import_package
 
-    load_registry(Path(__file__).resolve().parents[2] / "snippets")
+    _import_package(Path(__file__).resolve().parents[2] / "snippets")
     worker = importlib.import_module("snippets.distributed").ddp_worker
     # spawn, not fork: this process already ran autograd (its threads hold locks), and a forked
     # child can deadlock on them; fork hung a CI rehearsal. Spawn pays a fresh torch import.

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from snippets import embeddings as E
+from deckforge_snippets import embeddings as E
 
 torch = pytest.importorskip("torch")
 

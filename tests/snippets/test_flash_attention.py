@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import flash_attention as FA
+from deckforge_snippets import flash_attention as FA
 
 torch = pytest.importorskip("torch")
 

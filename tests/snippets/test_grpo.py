@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from snippets import grpo as G
+from deckforge_snippets import grpo as G
 
 
 def test_group_advantages_match_a_loop():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import kv_cache as KV
+from deckforge_snippets import kv_cache as KV
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

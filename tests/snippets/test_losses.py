@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from snippets import losses as L
+from deckforge_snippets import losses as L
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

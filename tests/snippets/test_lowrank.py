@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import lowrank as lr
+from deckforge_snippets import lowrank as lr
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import lr_schedule as S
+from deckforge_snippets import lr_schedule as S
 
 torch = pytest.importorskip("torch")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snippets import model_accounting as M
+from deckforge_snippets import model_accounting as M
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from snippets import moe as M
+from deckforge_snippets import moe as M
 
 
 def _brute_force_route(logits, k, cf):

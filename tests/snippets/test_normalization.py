@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import normalization as nm
+from deckforge_snippets import normalization as nm
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

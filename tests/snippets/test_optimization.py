@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import optimization as op
+from deckforge_snippets import optimization as op
 
 torch = pytest.importorskip("torch")
 

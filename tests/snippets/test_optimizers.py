@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import optimizers as O
+from deckforge_snippets import optimizers as O
 
 torch = pytest.importorskip("torch")
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from snippets import positional as P
+from deckforge_snippets import positional as P
 
 torch = pytest.importorskip("torch")
 

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from snippets import quantization as qz
+from deckforge_snippets import quantization as qz
 
 torch = pytest.importorskip("torch")
 

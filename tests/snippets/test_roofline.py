@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from snippets import roofline as rf
+from deckforge_snippets import roofline as rf
 
 PEAK, BW = 989e12, 4.8e12  # an H200-like machine: dense bf16 FLOP/s, HBM byte/s
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import scaling as sc
+from deckforge_snippets import scaling as sc
 
 torch = pytest.importorskip("torch")
 

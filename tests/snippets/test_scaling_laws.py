@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import scaling_laws as S
+from deckforge_snippets import scaling_laws as S
 
 
 @pytest.mark.parametrize("c", [1e20, 1e22, 5.76e23, 1e25])

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from snippets import sparsity as sp
+from deckforge_snippets import sparsity as sp
 
 torch = pytest.importorskip("torch")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import speculative_decoding as S
+from deckforge_snippets import speculative_decoding as S
 
 
 @pytest.mark.parametrize(("alpha", "gamma"), [(0.5, 3), (0.8, 5), (0.95, 2)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import systolic as sa
+from deckforge_snippets import systolic as sa
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (4, 3, 5), (7, 6, 2), (2, 8, 8), (16, 4, 4)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snippets import tokenization as T
+from deckforge_snippets import tokenization as T
 
 TEXT = "low lower lowest newer newest wider widest " * 20 + "the quick brown fox jumps 🦊"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import transformer_block as T
+from deckforge_snippets import transformer_block as T
 
 torch = pytest.importorskip("torch")
 nn, F = torch.nn, torch.nn.functional

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snippets import vit as V
+from deckforge_snippets import vit as V
 
 torch = pytest.importorskip("torch")
 

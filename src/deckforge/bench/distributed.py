@@ -10,7 +10,9 @@ forked child inherits locks held by those threads; a forked DDP worker deadlocke
 rehearsal on a futex (stop 9). Spawn pickles the worker by reference, so the worker here lives
 in `deckforge` (a package no registry load swaps), and it puts the case's own project root first
 on `sys.path` before importing the case (another project's `snippets` may be first in the
-parent's path, which spawn copies).
+parent's path, which spawn copies). A case of the built-in registry names its target under
+`deckforge_snippets` (its module's own `__name__`), which the worker loads like the registry
+does, so an installed deckforge runs them too.
 
 NVLink multicast stays off (the device notes: a program using it can put a shared host's GPUs
 out of service): `SAFE_ENV` is forced in the parent's environment while the workers start, so
@@ -27,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from deckforge.registry import BUILTIN, builtin_folder
 
 SAFE_ENV = {
     "NCCL_NVLS_ENABLE": "0",
@@ -120,6 +124,10 @@ def _worker(rank: int, world: int, backend: str, port: int, target: str, root: s
     if root in sys.path:
         sys.path.remove(root)
     sys.path.insert(0, root)
+    if target.split(".", 1)[0] == BUILTIN:
+        # The built-in registry is not on sys.path in a source checkout (the registry loads
+        # its folder by location): load it the same way here, installed or not.
+        builtin_folder()
     import torch
     import torch.distributed as dist
 
@@ -216,7 +224,8 @@ def probe(*, rank: int, world: int, device: str, sleep_rank: int | None = None,
     value = torch.tensor([float(rank + 1)], device=device)
     dist.all_reduce(value)
     return {"env": {k: os.environ.get(k) for k in SAFE_ENV}, "sum": value.item(),
-            "snippets": str(Path(importlib.import_module("snippets").__file__).resolve())}
+            "snippets": str(Path(importlib.import_module("snippets").__file__).resolve()),
+            "builtin": str(builtin_folder())}
 
 
 def unrun_reason(gpus: int, unrun: str, ran: str = "") -> str:

@@ -22,6 +22,7 @@ from deckforge.bench.harness import Timer, Timing
 from deckforge.bench.result import CaseInfo, Outcome, dumps, make_result
 from deckforge.bench.roofline import Peaks, peaks_for, perf
 from deckforge.fsutil import atomic_write_text
+from deckforge.registry import BUILTIN, builtin_folder
 
 SIZES = ("tiny", "full")
 
@@ -65,14 +66,14 @@ class BenchContext:
         self.timer.synchronize()
 
 
-def case_names(snippets_pkg: str = "snippets.bench") -> list[str]:
+# The cases live in the built-in registry (snippets/bench/ in the repository), imported under
+# the registry's own name wherever deckforge runs.
+CASES_PACKAGE = f"{BUILTIN}.bench"
+
+
+def case_names(snippets_pkg: str = CASES_PACKAGE) -> list[str]:
+    builtin_folder()  # a source checkout registers its snippets/ under the built-in name
     return list(importlib.import_module(snippets_pkg).CASES)
-
-
-def _import_snippets(root: Path) -> None:
-    parent = str(root.resolve())
-    if parent not in sys.path:
-        sys.path.insert(0, parent)
 
 
 def make_context(device: str, size: str | None = None) -> BenchContext:
@@ -89,7 +90,7 @@ def make_context(device: str, size: str | None = None) -> BenchContext:
 
 
 def run_case(name: str, ctx: BenchContext, environment: dict,
-             snippets_pkg: str = "snippets.bench") -> dict:
+             snippets_pkg: str = CASES_PACKAGE) -> dict:
     module = importlib.import_module(f"{snippets_pkg}.{name.replace('-', '_')}")
     info: CaseInfo = module.CASE
     ctx.notes = []
@@ -128,9 +129,7 @@ def run_suite(device: str, out: Path, only: Sequence[str] = (), size: str | None
               progress: Callable[[str], None] = print) -> list[dict]:
     """Run the selected cases and write `<out>/<case>.json` for each; return the results."""
     from deckforge.bench.env import capture_environment
-    from deckforge.config import find_root
 
-    _import_snippets(root or find_root(Path.cwd()))
     names = case_names()
     unknown = [n for n in only if n not in names]
     if unknown:

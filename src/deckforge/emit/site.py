@@ -63,12 +63,31 @@ class SiteBuildError(RuntimeError):
                          + "; ".join(d.message for d in diagnostics[:3]))
 
 
-def site_base(config: Config) -> Path:
-    """The folder with mkdocs.yml and docs/: the project's, else deckforge's own checkout."""
-    if (config.root / "mkdocs.yml").is_file():
-        return config.root
-    own = Path(__file__).resolve().parents[3]
-    return own if (own / "mkdocs.yml").is_file() else config.root
+# deckforge's own site files: the default mkdocs.yml and home page of a project without its own
+# (also what `deckforge init` writes), and the script and style every site needs.
+SITE_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "site"
+HOOK = Path(__file__).resolve().parent / "pages" / "hook.py"
+
+
+def site_base(config: Config) -> Path | None:
+    """The project's folder with mkdocs.yml and docs/, or None: the built-in defaults are used
+    (never another project's, so a user's site never carries this repository's pages)."""
+    return config.root if (config.root / "mkdocs.yml").is_file() else None
+
+
+def default_mkdocs_yml(title: str) -> str:
+    import json
+
+    template = (SITE_ASSETS / "mkdocs.yml.template").read_text("utf-8")
+    return template.replace("{site_name}", json.dumps(title))  # a JSON string is YAML
+
+
+def default_home(title: str) -> str:
+    return (SITE_ASSETS / "index.md.template").read_text("utf-8").replace("{title}", title)
+
+
+def _declares_hooks(mkdocs_yml: Path) -> bool:
+    return any(line.startswith("hooks:") for line in mkdocs_yml.read_text("utf-8").splitlines())
 
 
 def mathjax_files() -> dict[str, Path]:
@@ -116,13 +135,16 @@ def sync_tree(folder: Path, files: dict[str, str | bytes | Path]) -> None:
         atomic_write_bytes(target, data)
 
 
-def stage(graph: KnowledgeGraph, config: Config, docs: Path, staging: Path):
+def stage(graph: KnowledgeGraph, config: Config, docs: Path, staging: Path, registry=None):
     """Write docs/ + the generated pages + MathJax into `staging`; returns the Generated."""
     from deckforge.emit import pages
 
-    hand = docs_files(docs)
-    template = hand["index.md"].read_text("utf-8") if "index.md" in hand else None
-    generated = pages.generate(graph, config, home_template=template)
+    own = docs_files(docs)
+    # The script and style every site needs, unless the project's docs/ brings its own.
+    hand = {**docs_files(SITE_ASSETS / "docs"), **own}
+    template = own["index.md"].read_text("utf-8") if "index.md" in own \
+        else default_home(config.site_title)
+    generated = pages.generate(graph, config, home_template=template, registry=registry)
     files: dict[str, str | bytes | Path] = {**hand}
     for rel in generated.files:
         if rel in hand and rel != "index.md":
@@ -162,7 +184,7 @@ def configure(mk, config: Config, staging: Path, generated) -> None:
     mk["docs_dir"] = str(staging)
     mk["nav"] = expand_nav(mk.get("nav"), generated.sections, lambda p: (staging / p).is_file())
     snippets = mk["mdx_configs"].setdefault("pymdownx.snippets", {})
-    snippets["base_path"] = [str(config.root)]
+    snippets["base_path"] = [str(b) for b in (generated.snippet_bases or [config.root])]
     mk["extra"]["deckforge"] = {"repo_url": config.repo_url, "edit_uri": config.edit_uri}
 
 
@@ -211,15 +233,28 @@ def run_mkdocs(mk) -> list[Diagnostic]:
     return problems
 
 
-def load_mkdocs_config(base: Path, site_dir: Path, site_url: str | None = None):
+def mkdocs_options(config: Config) -> tuple[object, dict]:
+    """(config_file, overrides) for MkDocs: the project's mkdocs.yml, else the default one
+    titled after the project; deckforge's hook is added unless the file names hooks itself."""
+    import io
+
+    base = site_base(config)
+    if base is None:
+        return io.StringIO(default_mkdocs_yml(config.site_title)), {"hooks": [str(HOOK)]}
+    config_file = base / "mkdocs.yml"
+    return str(config_file), ({} if _declares_hooks(config_file) else {"hooks": [str(HOOK)]})
+
+
+def load_mkdocs_config(config: Config, site_dir: Path, docs_dir: Path, site_url: str | None = None):
     from mkdocs.config import load_config
 
-    return load_config(config_file=str(base / "mkdocs.yml"), site_dir=str(site_dir), strict=False,
-                       site_url=site_url)
+    config_file, overrides = mkdocs_options(config)
+    return load_config(config_file=config_file, site_dir=str(site_dir), strict=False,
+                       site_url=site_url, docs_dir=str(docs_dir), **overrides)
 
 
 def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
-               site_url: str | None = None) -> Path:
+               site_url: str | None = None, registry=None) -> Path:
     """Stage the pages and build the site into `<out>/site/`; returns that folder.
 
     `site_url` overrides mkdocs.yml's for a local preview: Material's instant navigation only
@@ -228,11 +263,10 @@ def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
     """
     from deckforge.vendor import VendorError
 
-    base = site_base(config)
     staging = config.out_dir / STAGING
     site_dir = config.out_dir / SITE
     try:
-        generated = stage(graph, config, base / "docs", staging)
+        generated = stage(graph, config, config.root / "docs", staging, registry)
     except VendorError as err:  # no npm / offline on the first build: say so, build the rest
         raise SiteBuildError([Diagnostic("mkdocs.yml", 1, "site-not-built", f"{err} The site was "
                                          "not built.", level="error")], site_dir) from err
@@ -241,7 +275,7 @@ def build_site(graph: KnowledgeGraph, config: Config, strict: bool = True,
     fresh = Path(tempfile.mkdtemp(prefix=".site.", dir=config.out_dir))
     try:
         _umask_mode(fresh)
-        mk = load_mkdocs_config(base, fresh, site_url)
+        mk = load_mkdocs_config(config, fresh, staging, site_url)
         configure(mk, config, staging, generated)
         problems = generated.problems + run_mkdocs(mk)
         if not any(p.code == "site-build-failed" for p in problems):

@@ -66,7 +66,9 @@ class Snippets:
         formula = self.registry.formula(formula_id)
         if formula is None or not formula.module:
             raise LookupError(f"formula {formula_id} is not in the registry")
-        module_name = Path(formula.module).with_suffix("").as_posix().replace("/", ".")
+        origin = self.registry.origin(formula)
+        module_name = (origin.module_name(formula) if origin is not None
+                       else Path(formula.module).with_suffix("").as_posix().replace("/", "."))
         module = self.cache.get(module_name) or importlib.import_module(module_name)
         self.cache[module_name] = module
         func = getattr(module, name, None)
@@ -904,6 +906,4 @@ def check(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
         cards.append(checked)
         diags.extend(found)
     graph = graph.replace(cards=tuple(cards))
-    return graph.warn(*diags, *latex.graph_diagnostics(graph, ctx.config.root))
-
-
+    return graph.warn(*diags, *latex.graph_diagnostics(graph, ctx.config.root, ctx.registry))

@@ -71,7 +71,10 @@ def _declarations(registry) -> list[tuple[Compute, object]]:
     """(Compute, its module) for every COMPUTE list of the registry's snippet modules."""
     out, seen = [], set()
     for formula in registry.formulas:
-        name = _module_name(formula.module)
+        # the name its registry layer imports it under (`deckforge_snippets.x` for built-in
+        # formulas, wherever deckforge runs), never a `snippets` found on sys.path by chance
+        origin = registry.origin(formula) if formula.module else None
+        name = origin.module_name(formula) if origin is not None else _module_name(formula.module)
         if not name or name in seen:
             continue
         seen.add(name)

@@ -118,7 +118,11 @@ def cite(card: Card, results: list[dict]) -> Card:
 
 
 def measured(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
-    results = [r for r in load_results(ctx.config.snippets_dir / "bench" / "results") if citable(r)]
+    by_case: dict = {}  # a project's own result of a case replaces the built-in one
+    for folder in ctx.registry.folders:
+        for result in load_results(folder / "bench" / "results"):
+            by_case[result.get("case")] = result
+    results = [r for r in by_case.values() if citable(r)]
     if not results:
         return graph
     return graph.replace(cards=tuple(cite(card, results) for card in graph.cards))

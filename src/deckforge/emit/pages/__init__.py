@@ -16,6 +16,7 @@ from deckforge.diagnostics import Diagnostic
 from deckforge.emit.pages import bench, concepts, graph_view, home, lectures, quality, status, tags
 from deckforge.emit.pages.context import SiteContext, deck_title, make_context
 from deckforge.model import KnowledgeGraph
+from deckforge.registry import Registry, builtin_folder, load_registry
 
 # Page families whose `pages(ctx)` needs nothing but the context (home needs its template).
 FAMILIES = (lectures, concepts, tags, quality, graph_view)
@@ -27,6 +28,7 @@ class Generated:
     files: dict[str, str | bytes]
     sections: dict[str, list[tuple[str, str]]]  # nav placeholder page -> [(title, page)]
     problems: list[Diagnostic] = field(default_factory=list)
+    snippet_bases: list[Path] = field(default_factory=list)  # pymdownx.snippets base_path
 
 
 def find_apkg(config: Config) -> Path | None:
@@ -37,14 +39,23 @@ def find_apkg(config: Config) -> Path | None:
     return found[0] if found else None
 
 
-def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
+def context(graph: KnowledgeGraph, config: Config, registry: Registry | None = None) -> SiteContext:
     ctx = make_context(graph, config)
-    results, problems = bench.load_results(config.snippets_dir, config.root)
-    for result in results:
+    ctx.registry = registry if registry is not None else load_registry(config.snippets_dir)
+    by_case: dict[str, tuple[bench.BenchResult, bool]] = {}  # a project's own replaces a built-in
+    problems: list[Diagnostic] = []
+    builtin = builtin_folder()
+    if builtin is not None and builtin.parent == config.root.resolve():
+        builtin = None  # deckforge's own repository: its results are the project's own
+    for folder in ctx.registry.folders:
+        found, trouble = bench.load_results(folder)
+        by_case.update((r.case, (r, folder == builtin)) for r in found)
+        problems += trouble
+    for result, shipped in by_case.values():
         ids = [c for c in result.data.get("concepts") or [] if c in ctx.concepts]
         ids += [ctx.formulas[f].concept for f in result.data.get("formulas") or []
                 if f in ctx.formulas and ctx.formulas[f].concept in ctx.concepts]
-        if not ids:
+        if not ids and not shipped:  # built-in results for concepts these notes lack: not shown
             problems.append(Diagnostic(result.path, 1, "orphan-bench-result",
                                        "names no concept or formula of the graph; it is not shown on the site."))
         for cid in dict.fromkeys(ids):
@@ -56,8 +67,9 @@ def context(graph: KnowledgeGraph, config: Config) -> SiteContext:
     return ctx
 
 
-def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = None) -> Generated:
-    ctx = context(graph, config)
+def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = None,
+             registry: Registry | None = None) -> Generated:
+    ctx = context(graph, config, registry)
     files: dict[str, str | bytes] = {}
     files.update(home.pages(ctx, home_template))
     for family in FAMILIES:
@@ -68,4 +80,6 @@ def generate(graph: KnowledgeGraph, config: Config, home_template: str | None = 
         concepts.INDEX: [(html.escape(c.name, quote=False), ctx.concept_page[cid]) for cid, c in ctx.concepts.items()],
     }
     problems = sorted(set(ctx.problems), key=lambda d: (d.path, d.line, d.code, d.message))
-    return Generated(files=files, sections=sections, problems=problems)
+    bases = [config.root] + [origin.folder.parent for origin in ctx.registry.origins.values()]
+    return Generated(files=files, sections=sections, problems=problems,
+                     snippet_bases=list(dict.fromkeys(bases)))

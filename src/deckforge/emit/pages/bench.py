@@ -40,10 +40,14 @@ class BenchResult:
         return f"assets/bench/{self.case}-{i + 1}.svg"
 
 
-def load_results(snippets_dir: Path, root: Path) -> tuple[list[BenchResult], list[Diagnostic]]:
+def load_results(snippets_dir: Path, root: Path | None = None
+                 ) -> tuple[list[BenchResult], list[Diagnostic]]:
+    """The results committed beside one snippets package; paths shown relative to the folder
+    above it (the project root, or the built-in registry's parent)."""
     results, problems = [], []
+    base = root if root is not None else snippets_dir.parent
     for path, data, problem in read_result_files(snippets_dir / RESULTS_DIR):
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        rel = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.as_posix()
         if data is None:
             problems.append(Diagnostic(rel, 1, "bad-bench-result", problem))
             continue

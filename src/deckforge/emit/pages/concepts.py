@@ -28,11 +28,20 @@ def related_concepts(ctx: SiteContext, concept: Concept) -> list[str]:
     return list(dict.fromkeys(declared + by_cards))[:max(MAX_RELATED, len(set(declared)))]
 
 
-def _snippet_problem(root: Path, formula: Formula) -> str | None:
+def _include(ctx: SiteContext, formula: Formula) -> tuple[Path, str]:
+    """(base folder, path below it) of the formula's module: the project's own snippets are
+    below the project root, the built-in ones below the installed registry's parent."""
+    origin = ctx.registry.origin(formula) if ctx.registry is not None else None
+    if origin is not None:
+        return origin.include_path(formula)
+    return ctx.config.root, formula.module
+
+
+def _snippet_problem(base: Path, module: str, formula: Formula) -> str | None:
     if not formula.module or not formula.section:
         return "declares no snippet module/section"
-    path = (root / formula.module).resolve()
-    if not path.is_relative_to(root.resolve()):
+    path = (base / module).resolve()
+    if not path.is_relative_to(base.resolve()):
         return f"names `{formula.module}`, which is outside the project"
     if not path.is_file():
         return f"names `{formula.module}`, which does not exist"
@@ -55,14 +64,15 @@ def formula_section(ctx: SiteContext, formula: Formula, page: str, link) -> list
         " — no recorded run: `deckforge check` records one in build/check.json" if status == "not run" else "")
     lines += [f"**Test status:** {badge(status, 'status-' + STATUS_BADGE.get(status, 'not-run'))}{where}<br>",
               f"**Tests:** {tests}<br>", f"**Formula id:** `{formula.id}`", ""]
-    problem = _snippet_problem(ctx.config.root, formula)
+    base, module = _include(ctx, formula)
+    problem = _snippet_problem(base, module, formula)
     if problem:
         ctx.problems.append(Diagnostic(formula.module or "snippets", 1, "missing-snippet",
                                        f"formula `{formula.id}` {problem}; the site cannot show its code."))
         lines += ['!!! failure "Snippet missing"', "", f"    The registry entry {escape(problem)}.", ""]
     else:
         lines += [f'```python title="{formula.module} — {formula.section}"',
-                  f'--8<-- "{formula.module}:{formula.section}"', "```", ""]
+                  f'--8<-- "{module}:{formula.section}"', "```", ""]
     return lines
 
 

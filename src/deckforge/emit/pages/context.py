@@ -15,6 +15,7 @@ from deckforge.config import Config
 from deckforge.diagnostics import Diagnostic
 from deckforge.emit.pages.text import ConceptLinker
 from deckforge.model import Card, Concept, Formula, KnowledgeGraph, slug
+from deckforge.registry import Registry
 
 UNSORTED_DECK = ("Unsorted",)
 
@@ -74,6 +75,7 @@ class SiteContext:
     apkg: Path | None = None
     plot_cache_dir: Path | None = None  # matplotlib SVGs by content hash (see bench.cached_plot)
     plot_memo: dict = field(default_factory=dict)
+    registry: Registry | None = None  # where each formula's code lives (site includes)
     problems: list[Diagnostic] = field(default_factory=list)
 
     def concept_href(self, from_page: str):
