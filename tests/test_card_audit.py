@@ -25,8 +25,9 @@ UNFIT = {"wrong-unflagged", "incomplete", "garbled", "context-less", "duplicate"
 CLASSES = {"good", "wrong-flagged"} | UNFIT
 HONEST_FLAGS = {"needs-review", "claim-mismatch", "conflict"}
 # A ratchet, not the goal: the issue's target is 97% good or honestly flagged with no unfit
-# card unflagged; this stop measured 93.4% with 24 unfit cards unflagged (each listed with its
-# reason in the audit). The numbers may only improve.
+# card unflagged. Measured 93.4% with 24 unfit cards unflagged at stop 10, 99.4% with 2 (SimCLR's
+# index set, CLIP's one direction: claims the registry formulas cannot see) after issue 11-12's
+# passes. The numbers may only improve.
 MAX_UNFIT_UNFLAGGED = 2
 MIN_SHARE = 0.99
 
