@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deckforge.model import Concept
+from deckforge.model import Concept, Essential
 from deckforge.registry import formula_factory
 
 MODULE = "snippets/losses.py"
@@ -192,6 +192,14 @@ FORMULAS = [
             (r"\tau", "temperature"),
             ("N", "batch size (images, two views each)"),
         ),
+        essentials=(
+            # Summing over every k puts the anchor's similarity with itself (the largest term)
+            # among its negatives.
+            Essential("the anchor left out of the denominator's sum (k ≠ i)",
+                      applies=(r"\\log", r"\\sum"),
+                      shows=(r"k\s*(?:\\neq?(?![a-zA-Z])|≠|!=|\\not\s*=)\s*i", r"\\mathbb\s*\{?\s*1",
+                             r"\\setminus", r"\\notin", r"exclud\w*|except (?:the anchor|itself|i\b)")),
+        ),
     ),
     _formula(
         "clip-loss", "CLIP symmetric contrastive loss",
@@ -205,6 +213,15 @@ FORMULAS = [
             ("v_i", "normalised image embedding i"),
             ("t_i", "normalised text embedding i"),
             (r"\tau", "temperature"),
+        ),
+        essentials=(
+            # One log term is the image-to-text half: the text encoder then only learns from
+            # being ranked, never from ranking the images.
+            Essential("both directions, image-to-text and text-to-image, averaged",
+                      applies=(r"\\log", r"\\sum"),
+                      shows=(r"\\log[\s\S]*\\log", r"symmetric", r"both directions",
+                             r"image[- ]to[- ]text[\s\S]*text[- ]to[- ]image",
+                             r"text[- ]to[- ]image[\s\S]*image[- ]to[- ]text")),
         ),
     ),
     _formula(

@@ -25,11 +25,11 @@ UNFIT = {"wrong-unflagged", "incomplete", "garbled", "context-less", "duplicate"
 CLASSES = {"good", "wrong-flagged"} | UNFIT
 HONEST_FLAGS = {"needs-review", "claim-mismatch", "conflict"}
 # A ratchet, not the goal: the issue's target is 97% good or honestly flagged with no unfit
-# card unflagged. Measured 93.4% with 24 unfit cards unflagged at stop 10, 99.4% with 2 (SimCLR's
-# index set, CLIP's one direction: claims the registry formulas cannot see) after issue 11-12's
-# passes. The numbers may only improve.
-MAX_UNFIT_UNFLAGGED = 2
-MIN_SHARE = 0.99
+# card unflagged. Measured 93.4% with 24 unfit cards unflagged at stop 10, 99.4% with 2 after
+# issue 11-12's passes, 100% with none once formulas declared their essential parts (SimCLR's
+# k != i, CLIP's two directions). Any unfit card without an honest flag now fails the test.
+MAX_UNFIT_UNFLAGGED = 0
+MIN_SHARE = 1.0
 
 
 def _audit() -> dict[tuple[str, int], dict]:

@@ -119,3 +119,33 @@ def test_deadline_net_fires_in_the_main_thread_and_stands_aside_elsewhere():
     t.start()
     t.join()
     assert len(seen) == 1
+
+
+def test_a_formula_written_without_an_essential_part_is_a_claim_mismatch():
+    # Random points cannot see an index set: the registry declares it on the formula instead.
+    wrong = ("$\\ell_{i,j} = -\\log \\frac{\\exp(s_{ij}/\\tau)}{\\sum_{k=1}^{2N} \\exp(s_{ik}/\\tau)}$")
+    card, counts = _run(_card(wrong, "simclr-nt-xent"))
+    flag = next(f for f in card.flags if f.name == "claim-mismatch")
+    assert (flag.cause, flag.formula) == ("formula-missing-part", "simclr-nt-xent")
+    assert "k ≠ i" in flag.reason and "k ≠ i" in card.extra
+    assert REGISTRY.formula("simclr-nt-xent").latex in card.extra
+    assert counts["missing part"] == 1
+
+
+def test_the_part_shown_in_math_or_in_words_is_enough():
+    for answer in ("$\\ell = -\\log \\frac{e^{s_{ij}/\\tau}}{\\sum_{k \\neq i} e^{s_{ik}/\\tau}}$",
+                   "$\\ell = -\\log \\frac{e^{s_{ij}/\\tau}}{\\sum_k e^{s_{ik}/\\tau}}$, excluding k = i"):
+        card, _ = _run(_card(answer, "simclr-nt-xent"))
+        assert not card.has_flag("claim-mismatch"), answer
+    symmetric = ("Symmetric: $L = -\\frac{1}{N}\\sum_i \\log \\frac{e^{s_{ii}/\\tau}}{\\sum_j e^{s_{ij}/\\tau}}$ "
+                 "in each direction, averaged")
+    card, _ = _run(_card(symmetric, "clip-loss"))
+    assert not card.has_flag("claim-mismatch")
+    one_way = "$L = -\\frac{1}{N}\\sum_i \\log \\frac{e^{s_{ii}/\\tau}}{\\sum_j e^{s_{ij}/\\tau}}$"
+    card, _ = _run(_card(one_way, "clip-loss"))
+    assert next(f for f in card.flags if f.name == "claim-mismatch").cause == "formula-missing-part"
+
+
+def test_an_essential_part_is_not_asked_of_what_is_not_the_formula_written_out():
+    card, counts = _run(_card("$\\tau = 0.5$ in the paper; lower sharpens.", "simclr-nt-xent"))
+    assert not card.has_flag("claim-mismatch") and counts["missing part"] == 0

@@ -143,6 +143,22 @@ class Formula:
     # A short definition of what the formula expresses, where its concept's definition is about
     # something wider ("arithmetic intensity" inside the roofline model).
     definition: str = ""
+    # Parts every correct statement of the formula shows that a numeric comparison cannot see
+    # (an index set such as k != i, the second direction of a symmetric loss).
+    essentials: tuple[Essential, ...] = ()
+
+
+@dataclass(frozen=True)
+class Essential:
+    """A part of a formula that notes drop or get wrong where evaluation at random points cannot
+    tell: a formula written out in an answer (every regex of `applies` matches it) must show
+    the part (some regex of `shows` matches the answer, prose included: "symmetric" says it
+    too). `part` says in words what is missing, for the flag and the back of the card.
+    Declared on its formula in snippets/; the `verify` pass checks it."""
+
+    part: str
+    applies: tuple[str, ...]
+    shows: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -200,10 +200,10 @@ def formula_factory(module: str, tests_file: str):
     filled in, so a family's declarations list only what differs between its formulas."""
 
     def formula(id, name, latex, concept, aliases, section, tests, symbols=(), counts=(),
-                definition="") -> Formula:
+                definition="", essentials=()) -> Formula:
         return Formula(id=id, name=name, latex=latex, concept=concept, aliases=tuple(aliases),
                        module=module, section=section,
                        tests=tuple(f"{tests_file}::{t}" for t in tests), symbols=tuple(symbols),
-                       counts=tuple(counts), definition=definition)
+                       counts=tuple(counts), definition=definition, essentials=tuple(essentials))
 
     return formula

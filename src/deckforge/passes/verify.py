@@ -16,6 +16,11 @@ formula; the one with the same left-hand side (through the formula's declared sy
   the registry's tested LaTeX is written on the back (`extra`) beside what the notes wrote;
 - unparseable / no counterpart         -> unchecked, only counted.
 
+A formula may also declare essential parts (`Formula.essentials`): what every correct statement
+shows but random points cannot test, such as an index set (k ≠ i) or the second half of a
+symmetric loss. A written equation the part applies to, in an answer that nowhere shows it, gets
+`claim-mismatch` (cause `formula-missing-part`) with the registry's formula on the back.
+
 The counts go into one `info` diagnostic (`formula-verification`), shown by the build and on
 the quality page. SymPy and the parser are imported only when a card has an equation.
 """
@@ -166,6 +171,18 @@ def _back(formula, written: Written) -> str:
             f"The notes wrote: {notes}")
 
 
+def missing_parts(answer: str, written: list[Written], formula) -> list:
+    """The essential parts of `formula` that a written equation is subject to and `answer`
+    does not show (see the module doc)."""
+    out = []
+    for part in formula.essentials:
+        if not any(all(re.search(p, w.text) for p in part.applies) for w in written):
+            continue
+        if not any(re.search(p, answer, re.IGNORECASE) for p in part.shows):
+            out.append(part)
+    return out
+
+
 def verify_card(card: Card, verifier: Verifier, registry, counts: Counter) -> Card:
     if not _checkable(card):
         return card
@@ -173,7 +190,8 @@ def verify_card(card: Card, verifier: Verifier, registry, counts: Counter) -> Ca
     if not formulas:
         return card
     verified, mismatched = {}, {}
-    for written in written_formulas(card.answer)[:MAX_EQUATIONS]:
+    equations = written_formulas(card.answer)[:MAX_EQUATIONS]
+    for written in equations:
         for v in _judge(verifier, written, formulas):
             counts["found"] += 1
             if v.status == "verified":
@@ -196,14 +214,27 @@ def verify_card(card: Card, verifier: Verifier, registry, counts: Counter) -> Ca
             "seeded random points; the registry's tested formula is shown on the back."),
             cause="formula-mismatch", formula=fid)
         extra.append(_back(formula, written))
+    incomplete = {}
+    for formula in formulas:
+        missing = missing_parts(card.answer, equations, formula)
+        if missing and formula.id not in mismatched:
+            counts["missing part"] += 1
+            incomplete[formula.id] = missing
+            written = next(w for w in equations if all(re.search(p, w.text) for p in missing[0].applies))
+            card = card.with_flag("claim-mismatch", (
+                f"the answer writes the {formula.name} ({formula.id}) without "
+                + "; ".join(m.part for m in missing)
+                + "; the registry's tested formula is shown on the back."),
+                cause="formula-missing-part", formula=formula.id)
+            extra.append(_back(formula, written) + " It lacks " + "; ".join(m.part for m in missing) + ".")
     for fid in verified:
-        if fid in mismatched:
+        if fid in mismatched or fid in incomplete:
             continue  # one of its equations is wrong: the card is not "verified"
         formula = registry.formula(fid)
         card = card.with_flag("verified", (
             f"the answer's formula equals the registry's {formula.name} ({fid}) at seeded random "
             "points."), cause="formula-verified", formula=fid)
-    if mismatched:
+    if mismatched or incomplete:
         card = _replace(card, extra="\n\n".join(extra))
     return card
 
@@ -221,5 +252,6 @@ def verify(graph: KnowledgeGraph, ctx) -> KnowledgeGraph:
         str(where), 1, "formula-verification",
         f"answer formulas of cards linked to the registry: {counts['found']} found, {parsed} parsed "
         f"({counts['verified']} verified, {counts['mismatched']} mismatched, "
-        f"{counts['not comparable']} not comparable), {counts['unparseable']} unparseable{bounded}.",
+        f"{counts['not comparable']} not comparable), {counts['unparseable']} unparseable{bounded}; "
+        f"{counts['missing part']} written without an essential part.",
         level="info"))

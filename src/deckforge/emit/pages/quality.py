@@ -17,7 +17,8 @@ FLAG_TEXT = {
     "conflict": "Cards whose copies in the notes disagree; both answers are kept. A human decides.",
     "needs-review": "Cards the tool could not complete on its own (e.g. a quiz answer it could not recover).",
     "claim-mismatch": "Numeric claims that a snippet evaluated and found wrong, and answer formulas "
-                      "that differ from the registry's tested formula (shown on the card's back).",
+                      "that differ from the registry's tested formula or leave out a part it "
+                      "declares essential (the formula is shown on the card's back).",
     "verified": "Answer formulas equal to the registry's tested formula at seeded random points "
                 "(the counts, unparseable ones included, are the formula-verification line under "
                 "Build problems).",
