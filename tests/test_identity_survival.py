@@ -110,6 +110,35 @@ def test_the_prune_command(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
+def test_carry_gives_a_rewritten_card_the_retired_cards_guid(tmp_path, monkeypatch):
+    # A rewrite the fuzzy match cannot see (a slide title became the slide's real question):
+    # `deckforge carry` makes the fix an update of the users' note, not a second note.
+    from click.testing import CliRunner
+
+    from deckforge.cli import main
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n", "utf-8")
+    lock_path = tmp_path / "deckforge.lock"
+    old, new, other = card("Another Way to Look at Quantization"), card("How is dW'/dW computed?"), \
+        card("What is DDP?")
+    g1, _ = one_build(lock_path, old, other)
+    g2, _ = one_build(lock_path, new, other)
+    old_guid, new_guid = g1.cards[0].guid, g2.cards[0].guid
+    assert old_guid != new_guid  # too different for the reword match
+    monkeypatch.chdir(tmp_path)
+    live = CliRunner().invoke(main, ["carry", g1.cards[1].guid, new_guid])
+    assert live.exit_code == 2 and "live card" in live.output  # two live cards, one GUID: never
+    result = CliRunner().invoke(main, ["carry", old_guid, new.id])
+    assert result.exit_code == 0, result.output
+    entries, errors = parse_lock(lock_path.read_text("utf-8"))
+    assert not errors and set(entries) == {new.id, other.id}
+    assert entries[new.id].guid == old_guid
+    g3, _ = one_build(lock_path, new, other)
+    assert g3.cards[0].guid == old_guid and g3.cards[1].guid == g1.cards[1].guid
+    again = CliRunner().invoke(main, ["carry", old_guid, new.id])
+    assert again.exit_code == 2 and "same card" in again.output
+
+
 def test_the_trailer_counts_and_digests_the_entries(lock_path):
     one_build(lock_path, card("What is a roofline?"), card("What is DDP?"))
     last = lock_path.read_text("utf-8").rstrip("\n").rsplit("\n", 1)[1]

@@ -128,6 +128,30 @@ def build(sources: Path | None, project: Path | None, out: Path | None, lock: Pa
 
 
 @main.command()
+@click.argument("old")
+@click.argument("new")
+def carry(old: str, new: str) -> None:
+    """Give card NEW the GUID of retired card OLD (card ids or GUIDs from deckforge.lock).
+
+    For a card reworded so much that the build could not tell it is the same card (`deckforge
+    diff` lists it under "lost their GUID"): users' notes of OLD then update in place into NEW,
+    with their review history, instead of NEW arriving as a duplicate. Rebuild afterwards.
+    """
+    from deckforge import lock as lockfile
+    from deckforge.config import find_root
+
+    path = find_root(Path.cwd()) / "deckforge.lock"
+    if not path.is_file():
+        raise click.UsageError(f"no deckforge.lock in {path.parent}")
+    try:
+        source, target = lockfile.carry_guid(path, old, new)
+    except ValueError as err:
+        _usage_exit(str(err))
+    click.echo(f"{target.id} ({target.question[:60]}) now has GUID {target.guid} of "
+               f"{source.id} ({source.question[:60]}); rebuild to write the deck ({path})")
+
+
+@main.command()
 @click.option("--before", metavar="YYYY-MM-DD", default=None,
               help="Only entries retired before this date.")
 @click.option("--dry-run", is_flag=True, help="List what would be dropped; change nothing.")

@@ -169,7 +169,8 @@ def to_markdown(diff: GraphDiff) -> str:
     if diff.lost_guids:
         out += [f"> [!CAUTION]\n> **{len(diff.lost_guids)} card(s) lost their GUID.** Users who "
                 "re-import get a new note and lose its review history. Keep the question closer "
-                "to the old wording, or carry the GUID over in `deckforge.lock`.", ""]
+                "to the old wording, or carry the GUID over: `deckforge carry OLD-GUID NEW-GUID`, "
+                "then rebuild.", ""]
         out += [f"- `{old['guid']}` {_one_line(old['question'])} ({_where(old)}) → "
                 f"new GUID `{new['guid']}` ({_where(new)})" for old, new in diff.lost_guids]
         out.append("")

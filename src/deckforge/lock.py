@@ -445,6 +445,39 @@ def write_lock(lock: Lock | None, lock_path: Path | None = None) -> Path | None:
     return atomic_write_text(path, text)
 
 
+def carry_guid(lock_path: Path, old: str, new: str) -> tuple[LockEntry, LockEntry]:
+    """Give card `new` the GUID of the retired card `old` (each named by its id or its GUID),
+    so users' notes of `old` update in place into `new`, review history kept, instead of
+    `new` arriving as a second note. `old`'s entry leaves the lock (its GUID now lives on in
+    `new`); `new`'s own GUID is dropped. Returns (old, new) entries as they end up. Refuses
+    (ValueError) a lock with errors, an unknown name, or a live `old`: two live cards cannot
+    share a GUID."""
+    lock = read_lock(Path(lock_path))
+    if lock.errors:
+        raise ValueError("; ".join(str(d) for d in lock.errors[:3]))
+
+    def entry(name: str) -> LockEntry:
+        found = lock.previous.get(name) or next(
+            (e for e in lock.previous.values() if e.guid == name), None)
+        if found is None:
+            raise ValueError(f"{name!r} is neither a card id nor a GUID in {lock_path}")
+        return found
+
+    source, target = entry(old), entry(new)
+    if source is target:
+        raise ValueError(f"{old!r} and {new!r} name the same card")
+    if not source.retired:
+        raise ValueError(f"{old!r} is a live card (built today): its GUID stays with it; "
+                         "carry only from a card the build retired")
+    if target.retired:
+        raise ValueError(f"{new!r} is retired: carry a GUID to a card the build makes")
+    lock.entries = {k: e for k, e in lock.previous.items() if k != source.id}
+    target.guid = source.guid
+    target.mtime += 1  # newer than what users hold, so Anki's import updates the note
+    write_lock(lock, lock_path)
+    return source, target
+
+
 def prune_lock(lock_path: Path, before: str | None = None, dry_run: bool = False) -> list[str]:
     """Drop the retired entries (those retired before `before`, YYYY-MM-DD, if given); return
     their ids. The one way a GUID leaves the lock: users who still hold those notes get a
