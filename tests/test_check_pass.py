@@ -68,7 +68,13 @@ def test_right_claims_are_verified_not_flagged(graph, path, line):
 
 def test_only_the_wrong_claims_are_flagged(graph):
     flagged = {(s.path, s.line) for c in graph.cards if c.has_flag("claim-mismatch") for s in c.sources[:1]}
-    assert flagged == {(CS242, n) for n, _ in WRONG}
+    # Besides the claims: answer formulas written without a part the registry declares
+    # essential (the verify pass): SimCLR's k != i (173), CLIP's second direction (182).
+    essential = {(CS242, 173), (CS242, 182)}
+    assert flagged == {(CS242, n) for n, _ in WRONG} | essential
+    causes = {f.cause for c in graph.cards for f in c.flags
+              if f.name == "claim-mismatch" and (c.sources[0].path, c.sources[0].line) in essential}
+    assert causes == {"formula-missing-part"}
 
 
 def test_a_conflict_is_settled_side_by_side(graph):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.serving import fetch, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DOTTED = "sources/cs242-systems-flashcards.txt"
 
@@ -166,24 +168,6 @@ def test_contributing_walkthrough_ends_in_an_update_of_the_users_note(project, t
     col.close()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _fetch(url: str) -> str | None:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode("utf-8")
-    except OSError:
-        return None
-
-
 @pytest.mark.slow
 def test_serve_rebuilds_the_site_when_a_note_changes(tmp_path):
     import time
@@ -194,7 +178,7 @@ def test_serve_rebuilds_the_site_when_a_note_changes(tmp_path):
     for name in ("pyproject.toml", "mkdocs.yml", "deckforge.lock"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, dest / name)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{dest}"}
     server = subprocess.Popen([sys.executable, "-m", "deckforge", "serve", "-a", f"127.0.0.1:{port}"],
                               cwd=dest, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -203,7 +187,7 @@ def test_serve_rebuilds_the_site_when_a_note_changes(tmp_path):
     def wait_for(predicate, seconds: float) -> str | None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            text = _fetch(index)
+            text = fetch(index)
             if text is not None and predicate(text):
                 return text
             time.sleep(1)

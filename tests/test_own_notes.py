@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from deckforge.cli import main
+from tests.serving import fetch, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PERSONAL = ROOT / "tests" / "data" / "notes" / "ownnotes-personal"
@@ -87,24 +88,6 @@ def test_outside_the_repository_the_notes_get_the_same_cards_repairs_and_links(
 # --- must-hold 2: init -> build -> Anki -> serve in a fresh folder --------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _fetch(url: str) -> str | None:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode("utf-8")
-    except OSError:
-        return None
-
-
 @pytest.mark.slow
 @pytest.mark.anki
 def test_init_build_import_serve_end_to_end(tmp_path):
@@ -142,7 +125,7 @@ def test_init_build_import_serve_end_to_end(tmp_path):
     finally:
         col.close()
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen([sys.executable, "-m", "deckforge", "serve", "-a", f"127.0.0.1:{port}"],
                               cwd=project, env=env, stdout=subprocess.DEVNULL,
@@ -150,11 +133,11 @@ def test_init_build_import_serve_end_to_end(tmp_path):
     try:
         deadline, page = time.monotonic() + 180, None
         while time.monotonic() < deadline and page is None:
-            page = _fetch(f"http://127.0.0.1:{port}/")
+            page = fetch(f"http://127.0.0.1:{port}/")
             time.sleep(0 if page else 1)
         assert page is not None, "serve never came up"
         assert "Physics of ML" in page
-        index = _fetch(f"http://127.0.0.1:{port}/search/search_index.json") or ""
+        index = fetch(f"http://127.0.0.1:{port}/search/search_index.json") or ""
         assert "ridge point" in index.lower()  # the notes' own cards are served
     finally:
         server.terminate()

@@ -135,15 +135,21 @@ def test_read_sources_on_a_folder_of_bad_files(tmp_path):
     assert sum(it.span.path == "sources/good.txt" for it in graph.raw_items) == 241
 
 
-def _project(tmp_path: Path, with_bad: bool) -> Path:
-    project = tmp_path / ("bad" if with_bad else "good")
+# A note with nothing to warn about: the control that --strict passes when the notes are clean.
+CLEAN_NOTE = (
+    "What does the roofline model plot?........Attainable FLOP/s against arithmetic intensity.\n"
+    "What does a KV cache store?........The keys and values of earlier tokens, so decoding "
+    "does not recompute them.\n"
+)
+
+
+def _project(tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
+    project = tmp_path / name
     (project / "sources").mkdir(parents=True)
     shutil.copytree(ROOT / "snippets", project / "snippets")
     shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
-    for name in ("cs242-systems-flashcards.txt", "ml-systems-reading-quizzes.txt"):
-        shutil.copy(ROOT / "sources" / name, project / "sources" / name)
-    if with_bad:
-        (project / "sources" / "broken.txt").write_bytes(b"\x00\x01\x02 not a note \xff\xfe")
+    for file, data in files.items():
+        (project / "sources" / file).write_bytes(data)
     return project
 
 
@@ -152,23 +158,33 @@ def test_cli_builds_the_good_files_next_to_a_bad_one(tmp_path, monkeypatch):
 
     from deckforge.cli import main
 
+    bundled = {name: (ROOT / "sources" / name).read_bytes()
+               for name in ("cs242-systems-flashcards.txt", "ml-systems-reading-quizzes.txt")}
+    broken = {"broken.txt": b"\x00\x01\x02 not a note \xff\xfe"}
+    projects = {"clean": {"clean.txt": CLEAN_NOTE.encode()}, "clean+bad": {"clean.txt": CLEAN_NOTE.encode(), **broken},
+                "good": bundled, "good+bad": {**bundled, **broken}}
     runner = CliRunner()
     results = {}
-    for with_bad in (False, True):
-        project = _project(tmp_path, with_bad)
-        monkeypatch.chdir(project)
+    for name, files in projects.items():
+        monkeypatch.chdir(_project(tmp_path, name, files))
         for strict in (False, True):
-            out = tmp_path / f"out-{with_bad}-{strict}"
+            out = tmp_path / f"out-{name}-{strict}"
             args = ["build", "--no-site", "-q", "--out", str(out)] + (["--strict"] if strict else [])
             run = runner.invoke(main, args, catch_exceptions=False)
-            results[with_bad, strict] = (run.exit_code, run.output, out)
-    # control: the good files alone build cleanly even under --strict
-    assert results[False, True][0] == 0, results[False, True][1]
-    code, output, out = results[True, False]
+            results[name, strict] = (run.exit_code, run.output, out)
+    # control: clean notes build under --strict; the bad file alone is what makes --strict fail
+    assert results["clean", True][0] == 0, results["clean", True][1]
+    assert results["clean+bad", True][0] == 1
+    code, output, out = results["good+bad", False]
     assert code == 0, output
     assert "sources/broken.txt:1:1: warning: binary-file" in output
+    # the bad file adds its own warning and changes nothing about the good files' findings
+    def findings(text: str) -> set[str]:
+        return {line for line in text.splitlines() if line.startswith("sources/")}
+    assert findings(output) - findings(results["good", False][1]) == {
+        line for line in findings(output) if line.startswith("sources/broken.txt")}
     graph = json.loads((out / "graph.json").read_text("utf-8"))
     paths = {s["path"] for card in graph["cards"] for s in card["sources"]}
     assert paths == {"sources/cs242-systems-flashcards.txt", "sources/ml-systems-reading-quizzes.txt"}
-    assert results[True, True][0] == 1
+    assert results["good+bad", True][0] == 1
     assert not (ROOT / "sources" / "broken.txt").exists()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 from deckforge.diagnostics import Diagnostic, sort_key
 from deckforge.model import Card, KnowledgeGraph, normalize_key
+from deckforge.passes.compute import UNANSWERED
 
 _EMPTY_ANSWER = re.compile(r"^[\s.]*$")
 
@@ -32,9 +33,12 @@ def _quote(text: str, limit: int = 60) -> str:
 
 
 def empty_answer(card: Card) -> Iterable[Diagnostic]:
+    # An error, unless a pass already flagged it as a question the notes leave open (an exam
+    # question): the flag keeps it out of the study path, so it is a warning like the flag.
     if card.kind != "cloze" and not card.options and _EMPTY_ANSWER.match(card.answer):
+        level = "warning" if card.has_cause(UNANSWERED) else "error"
         yield _at(card, "empty-answer", f"{_quote(card.question)} has no answer; write one after "
-                  "the separator, or name the formula so the registry can fill it.", "error")
+                  "the separator, or name the formula so the registry can fill it.", level)
 
 
 def flagged(card: Card) -> Iterable[Diagnostic]:
