@@ -16,6 +16,7 @@ from deckforge.asks import (
     classify,
     meaning_score,
     question_letters,
+    states_a_claim,
     symbol_mapping,
 )
 from deckforge.formula_match import FormulaMatcher
@@ -211,6 +212,29 @@ def test_a_variables_question_gets_the_declared_symbols(matcher, registry):
     assert _repaired(card).cause == "filled-variables"
     for letter, meaning in registry.formula("lora-update").symbols:
         assert f"- ${letter}$: {meaning}" in card.answer
+
+
+@pytest.mark.parametrize(("text", "claim"), [
+    ("At batch 8 the KV cache is larger than the weights", True),
+    ("Post-training quantization needs calibration data.", True),
+    ("KV cache memory formula", False),  # a cue: it asks for the formula
+    ("Why does batching help decode throughput?", False),
+    ("How many levels are used", False),  # an opener asks, even without "?"
+    ("bytes per token", False),  # a count
+    ("LoRA rank", False),  # too short to state anything
+])
+def test_a_quiz_statement_is_told_from_a_question(text, claim):
+    assert states_a_claim(text) is claim
+
+
+def test_a_quiz_statement_without_its_verdict_gets_no_formula(matcher, registry):
+    statement = Card(id="s", kind="basic", question="At batch 8 the KV cache is larger than the weights",
+                     answer="", label="Quiz 2 Q1d", sources=(SourceSpan("notes.txt", 30, 30),))
+    statement = statement.with_flag("needs-review", "no answer", cause="missing-answer")
+    assert repair_card(statement, matcher, registry) == statement
+    # the same words asked as a question outside a quiz are the registry's to answer
+    asked = repair_card(_card("KV cache memory formula"), matcher, registry)
+    assert _repaired(asked).cause == "filled-formula"
 
 
 def test_own_letters_rewrite_the_formula_or_send_it_to_review(matcher, registry):

@@ -233,3 +233,31 @@ def test_a_statement_less_card_keeps_the_id_of_its_label():
                          section=("Quiz 5",), label="Quiz 5 Q2b", needs_review=True,
                          cause="bare-label", notes=("why",)))
     assert card.id == card_id("Quiz 5 Q2b", ("Quiz 5",))
+
+
+def test_compute_leaves_the_readers_cause_on_what_is_no_open_question():
+    """An exam question the compute pass cannot answer becomes `unanswered-question`; a bare
+    label or a statement awaiting its verdict keeps the cause the reader gave it."""
+    from types import SimpleNamespace
+
+    from deckforge.model import KnowledgeGraph
+    from deckforge.passes.compute import UNANSWERED, compute
+    from deckforge.registry import load_registry
+    from tests.conftest import ROOT
+
+    span = SourceSpan("n.txt", 9, 9)
+    stem = "A weight tensor lies in [-1, 1] and is quantized to signed 4-bit integers."
+    items = {
+        "bare-label": RawItem("Quiz 1 Q2c", "", span, "dotted", label="Quiz 1 Q2c", context=stem,
+                              needs_review=True, cause="bare-label", notes=("label only",)),
+        "missing-answer": RawItem("At batch 8 the KV cache is larger than the weights", "", span,
+                                  "dotted", label="Quiz 2 Q1d", context=stem, needs_review=True,
+                                  cause="missing-answer", notes=("no answer",)),
+        UNANSWERED: RawItem("Why is the zero point needed?", "", span, "dotted", label="Quiz 1 Q2d",
+                            context=stem, needs_review=True, cause="missing-answer",
+                            notes=("no answer",)),
+    }
+    ctx = SimpleNamespace(registry=load_registry(ROOT / "snippets"))
+    graph = compute(KnowledgeGraph(cards=tuple(_card(i) for i in items.values())), ctx)
+    for expected, card in zip(items, graph.cards, strict=True):
+        assert card.has_cause(expected) and card.unfinished, (expected, card.flags)

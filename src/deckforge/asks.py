@@ -123,6 +123,23 @@ def classify(question: str, bare_term: bool = False) -> Ask:
     return Ask("formula")
 
 
+# A question opens with one of these words or ends with "?"; a quiz item that does neither and
+# names no cue ("At batch 8 the KV cache is larger than the weights") states a claim: what is
+# missing is its True/False verdict, never a formula.
+_ASKING_OPENER = re.compile(r"^\W*(?:why|how|what|when|which|who|where|whose|does|do|did|is|are|"
+                            r"can|could|should|would|will|define|explain|describe|compute|"
+                            r"calculate|derive|write|state|name|list|give|compare|contrast)\b", re.I)
+
+
+def states_a_claim(question: str, bare_term: bool = False) -> bool:
+    """Whether a quiz item's text is a statement awaiting a verdict rather than a question."""
+    text = question.strip()
+    if not text or text.endswith("?") or _ASKING_OPENER.match(text) or bare_term:
+        return False
+    ask = classify(text)
+    return ask.kind == "formula" and not ask.cue and len(text.split()) >= 4
+
+
 # A sentence that asks ("Why is LoRA parameter-efficient?") or compares ("LoRA vs SVD") is no
 # bare term, even where a whole-sentence alias covers its words.
 _INTERROGATIVE = re.compile(r"\?|(?<!\w)(?:why|how|what|when|which|who|where|does|do|is|are|can"

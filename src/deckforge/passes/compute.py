@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from deckforge.model import Card, KnowledgeGraph, normalize_key
+from deckforge.text.structure import MISSING_ANSWER
 
 UNANSWERED = "unanswered-question"  # Flag.cause of a question the notes leave open
 _ASKS_QUANTITY = re.compile(r"\b(how many|how much|what is the (?:number|total|size|count)|"
@@ -98,14 +99,22 @@ def _is_open_question(card: Card) -> bool:
         card.kind == "basic"
 
 
+def _asks(card: Card) -> bool:
+    """A question (not a quiz statement awaiting its True/False): it asks, or asks for a quantity."""
+    return card.question.rstrip().endswith("?") or bool(_ASKS_QUANTITY.search(card.question))
+
+
 def _card(card: Card, specs, registry) -> Card:
     if not _is_open_question(card):
         return card
     result = _answer(card, specs, registry)
     if result is None:
+        if not _asks(card):
+            return card  # a statement without its verdict, a bare label: the reader's cause stands
         # An open exam question is more than a missing answer: later passes must not fill it
-        # with a formula's LaTeX (the cards pass may have set cause `missing-answer`).
-        flags = tuple(replace(f, cause=UNANSWERED) if f.name == "needs-review" else f
+        # with a formula's LaTeX (the cards pass set cause `missing-answer`).
+        flags = tuple(replace(f, cause=UNANSWERED)
+                      if f.name == "needs-review" and f.cause in (None, MISSING_ANSWER) else f
                       for f in card.flags)
         return replace(card, flags=flags)
     answer, spec, reason = result

@@ -34,6 +34,7 @@ from deckforge.asks import (
     LetterMapping,
     classify,
     question_letters,
+    states_a_claim,
     symbol_key,
     symbol_mapping,
 )
@@ -258,6 +259,8 @@ def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMappi
 
 
 def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
+    if card.label and states_a_claim(card.question, matcher.is_bare_term(card.question)):
+        return card  # a quiz statement lacks its verdict: no formula answers it (still flagged)
     hit = matcher.question_formula(card.question)
     if hit is None:
         concept = _defined_concept(card.question, matcher, registry)
