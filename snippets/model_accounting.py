@@ -90,6 +90,7 @@ FORMULAS = [
             "flops in backward pass",
             "total flops",
             "training flops",
+            "training compute",
             "c = 6nd",
             "6nd",
         ),

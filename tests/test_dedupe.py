@@ -166,3 +166,30 @@ def test_candidates_stay_near_linear():
     cards = list(graph.cards)
     pairs = candidates([features(c, None) for c in cards], cards)
     assert len(pairs) < 20 * len(cards) < len(cards) ** 2 / 2
+
+
+def test_questions_about_two_sides_of_a_distinction_are_never_one_card():
+    """'FLOPs for the forward pass' and '… the backward pass' with the same answer are two
+    questions (one answer is wrong); a reworded repeat of one question still merges."""
+    from deckforge.model import Card, SourceSpan
+    from deckforge.passes.dedupe import decide, features
+
+    def feats(question, answer, line):
+        return features(Card(id=f"c{line}", kind="basic", question=question, answer=answer,
+                             sources=(SourceSpan("n.txt", line, line),)), None)
+
+    answer = "2 (# tokens)(# parameters)"
+    forward = feats("FLOPs for the forward pass", answer, 1)
+    backward = feats("FLOPs for the backward pass", answer, 2)
+    assert decide(forward, backward) is None
+    again = feats("FLOPs in the forward pass", answer, 3)
+    assert decide(forward, again)[0] == "merge"
+
+
+def test_answers_with_other_coefficients_state_other_facts():
+    """'C ≈ 6ND' and 'C ≈ 4ND': the number glued to the letters is the fact."""
+    from deckforge.text.keys import content_tokens, numbers
+
+    assert numbers(content_tokens(r"$C \approx 6ND$")) == {"6"}
+    assert numbers(content_tokens(r"$C \approx 4ND$")) == {"4"}
+    assert numbers(content_tokens("fp16 weights, 14 GB")) == {"14"}  # fp16 is a name, not a number

@@ -264,6 +264,27 @@ def _told_apart_by_construction(p: Pair) -> Decision:
     return APART if p.a.qtext != p.b.qtext and _told_apart(p.a, p.b) else None
 
 
+# Words that name the two sides of one distinction: questions that differ by such a pair ask
+# about different things, however alike the rest and the answers ("FLOPs for the forward pass" vs
+# "… the backward pass", both "2 (# tokens)(# params)" in one note: one of them is wrong, and
+# merging would lose which). Keyed like question tokens (content_tokens: lower case, singular).
+CONTRASTS: frozenset[frozenset[str]] = frozenset(frozenset(pair) for pair in (
+    ("forward", "backward"), ("encoder", "decoder"), ("prefill", "decode"), ("input", "output"),
+    ("min", "max"), ("minimum", "maximum"), ("training", "inference"), ("read", "write"),
+    ("upper", "lower"), ("increase", "decrease"), ("larger", "smaller"), ("more", "fewer"),
+    ("first", "last"), ("compute", "memory"), ("weight", "activation"), ("key", "value"),
+    ("row", "column"), ("width", "height"), ("before", "after"), ("static", "dynamic"),
+    ("symmetric", "asymmetric"), ("signed", "unsigned"), ("dense", "sparse"),
+))
+
+
+def _contrasting_questions(p: Pair) -> Decision:
+    only_a, only_b = p.a.qs - p.b.qs, p.b.qs - p.a.qs
+    if any(frozenset((x, y)) in CONTRASTS for x in only_a for y in only_b):
+        return APART
+    return None
+
+
 def _same_repair(p: Pair) -> Decision:
     # "LoRA — what is it?" and "Low-Rank Adaptation (LoRA)": two empty answers that the
     # repair read as the same question about the same formula, answered alike
@@ -365,6 +386,7 @@ RULES: list[tuple[str, Callable[[Pair], Decision]]] = [
     ("bare-label", _bare_label),
     ("no-question", _no_question),
     ("told-apart", _told_apart_by_construction),
+    ("contrasting-questions", _contrasting_questions),
     ("same-repair", _same_repair),
     ("options-or-cloze", _options_or_cloze),
     ("true-false-statements", _true_false_statements),

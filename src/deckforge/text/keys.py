@@ -91,8 +91,13 @@ def question_tokens(question: str) -> list[str]:
     return content_tokens(strip_boilerplate(strip_label(question)))
 
 
+# A number leading a token is a coefficient or a count ("6nd" in C = 6ND, "8bit"): "C = 6ND" and
+# "C = 4ND" state different numbers, as "2 (# tokens)" and "4 (# tokens)" do.
+_LEADING_NUMBER = re.compile(r"^\d+(?:\.\d+)?(?=[a-z]*$)")
+
+
 def numbers(tokens: list[str]) -> frozenset[str]:
-    return frozenset(t for t in tokens if t[:1].isdigit() and _NUMBER.match(t))
+    return frozenset(m.group(0) for t in tokens if (m := _LEADING_NUMBER.match(t)))
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
