@@ -34,6 +34,9 @@ EXPORT = "sources/transformers-flashcards-export.txt"
         ("False. (Lower BW ⇒ smaller \\alpha_\\text{ridge} ⇒ ridge moves left.)",
          "False. (Lower BW ⇒ smaller $\\alpha_\\text{ridge}$ ⇒ ridge moves left.)"),
         ("Attention matrix is n \\times n, not fixed", "Attention matrix is $n \\times n$, not fixed"),
+        # a capital Σ with an index is the sum, and it takes the operand after it into the math
+        ("p_i = exp(z_i/T) / Σ_j exp(z_j/T)", r"$p_i = exp(z_i/T) / \sum_j exp(z_j/T)$"),
+        ("Σ = covariance matrix", r"$\Sigma$ = covariance matrix"),
     ],
 )
 def test_unicode_and_bare_tex_become_latex(text, expected):

@@ -100,8 +100,13 @@ _OPERATOR_EDGE = re.compile(r"(\\[A-Za-z]+|[=+\-−/*<>≈·⋅×÷→⇒←≤�
 _OPERATOR_START = re.compile(r"^(\\[A-Za-z]+|[=+\-−/*<>≈·⋅×÷→⇒←≤≥≠∝∈^_])")
 
 
+# A big operator applies to what follows it ("Σ_j exp(z_j/T)", "∇L", "√d"): that operand is
+# tied to it even without a connector between them.
+_APPLIES_RIGHT = re.compile(r"^[∑Σ∏√∂∇][_^]?")
+
+
 def _binds_right(token: str, kind: str) -> bool:
-    return kind == "connector" or bool(_OPERATOR_EDGE.search(token))
+    return kind == "connector" or bool(_OPERATOR_EDGE.search(token)) or bool(_APPLIES_RIGHT.match(token))
 
 
 def _binds_left(token: str, kind: str) -> bool:
@@ -190,6 +195,9 @@ def _closer(text: str, start: int) -> int:
     return -1
 
 
+_SUM_LIKE = {"Σ": r"\sum", "Π": r"\prod"}
+
+
 def to_latex(math: str) -> str:
     """Character-level rewrite of one math run (no `$`): Greek, scripts, operators."""
     out: list[str] = []
@@ -220,6 +228,8 @@ def to_latex(math: str) -> str:
             i = k
             continue
         command = GREEK.get(ch) or SYMBOLS.get(ch)
+        if ch in _SUM_LIKE and i + 1 < len(math) and (math[i + 1] == "_" or math[i + 1] in SUBSCRIPTS):
+            command = _SUM_LIKE[ch]  # "Σ_j", "Πᵢ": a capital with an index is the big operator
         if command is None:
             out.append(ch)
         elif command.startswith("\\"):
