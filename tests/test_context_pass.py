@@ -277,3 +277,17 @@ def test_the_rules_stay_fast_on_pathological_questions(env, question):
     start = time.perf_counter()
     cx.findings(_card(question, question[:2000]), env)
     assert time.perf_counter() - start < 2.0
+
+
+# ---------------------------------------------------------------- a count answered without one
+@pytest.mark.parametrize(("question", "answer", "fires"), [
+    ("How many FLOPs does a LoRA adapter add?", "Layer normalization", True),
+    ("Number of parameters of a depthwise separable convolution", "Fewer than a standard one", True),
+    ("How many FLOPs does a LoRA adapter add?", "About 2·r·(d + k) per token", False),
+    ("How many levels does a 4-bit signed quantizer use?", "fifteen, with a symmetric scale", False),
+    ("How much memory does the KV cache take?", "$2 L H D S B$ bytes", False),
+    ("What is a FLOP?", "A basic operation like an addition", False),  # asks no count
+])
+def test_a_count_question_answered_without_a_number_is_flagged(env, question, answer, fires):
+    assert ("count" in _rules(_card(question, answer), env)) is fires
+    assert "count" not in _rules(_card(question, "False", kind="true-false"), env)

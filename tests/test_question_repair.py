@@ -207,6 +207,19 @@ def test_a_count_gets_the_formula_of_that_quantity_never_a_neighbours(matcher, r
     assert unknown.has_cause("no-registry-formula") and unknown.answer == ""
 
 
+def test_a_count_no_alias_names_is_answered_by_the_formula_its_name_gives(matcher, registry):
+    """No alias in 'How many parameters does a transformer with L layers and model dimension w
+    have?': the one formula counting parameters whose name's other words ('transformer') the
+    question holds answers it, in the question's letters."""
+    card = repair_card(_card("How many parameters does a transformer with L layers and model "
+                             "dimension w have?"), matcher, registry)
+    assert _repaired(card).formula == "transformer-param-count"
+    assert "12\\,L\\,w^2" in card.answer and "n_{\\text{layer}}" not in card.answer
+    # no formula's name fits: nothing is guessed
+    unsure = repair_card(_card("How many parameters does an embedding table have?"), matcher, registry)
+    assert not unsure.has_flag("repaired") and unsure.answer == ""
+
+
 def test_a_variables_question_gets_the_declared_symbols(matcher, registry):
     card = repair_card(_card("Define the key variables in LoRA."), matcher, registry)
     assert _repaired(card).cause == "filled-variables"

@@ -163,7 +163,9 @@ def covers_all_words(question: str, spans: list[tuple[int, int]]) -> bool:
 
 _L = r"(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|[α-ωΑ-Ω])"
 _WORDS = r"[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,2}"
-_END = r"(?=\s*(?:$|[,;.:)?]|\s(?:and|with|for|of|in|on)\b))"
+# After a letter: the end, punctuation, a joining word, or the question's verb ("… and model
+# dimension w have?", "… with rank r need?").
+_END = r"(?=\s*(?:$|[,;.:)?]|\s(?:and|with|for|of|in|on|have|has|need|needs|take|takes|use|uses)\b))"
 
 # The words a question names a quantity by when it gives it a letter. Only these introduce a
 # letter: "rank R", "P GPUs", "kernel R×R" do; "the rank of W", "as N increases", "token

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from deckforge.asks import asked_quantity
 from deckforge.model import Card, KnowledgeGraph, normalize_key
 from deckforge.passes.check import plain
 from deckforge.registry import Registry
@@ -419,6 +420,30 @@ def rule_parts(card: Card, env: Env) -> Finding | None:
                    f"no {', '.join(missing)}", carryable=False)
 
 
+# What a count is written with: a digit, math, or a number word ("twice", "quadratic in n").
+# ("one" is left out: "fewer than a standard one" is a pronoun.)
+_GIVES_A_NUMBER = re.compile(r"\d|\$|\\[A-Za-z]|[=×·^√∝≈]|\b(?:two|three|four|five|six|seven|eight|"
+                             r"nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|hundred|"
+                             r"thousand|million|billion|dozen|twice|half|double|triple|quadratic|"
+                             r"linear|constant|zero|none)\b|\bo\(", re.I)
+
+
+_ASKS_A_COUNT = re.compile(r"\bhow (?:many|much)\b|\bnumber of\b", re.I)
+
+
+def rule_count(card: Card, env: Env) -> Finding | None:
+    """'How many FLOPs does a LoRA adapter add?' answered with words and no number: the answer
+    is another item's, or the notes lost it."""
+    question = plain(card.question)
+    quantity = asked_quantity(question) if _ASKS_A_COUNT.search(question) else ""
+    if not quantity or not card.answer.strip() or card.options or card.kind in ("cloze", "true-false"):
+        return None
+    if _GIVES_A_NUMBER.search(card.answer):
+        return None
+    return Finding(PARTIAL_ANSWER, f"the question asks for a number of {quantity}; the answer "
+                   "gives no number or formula", carryable=False)
+
+
 RULES: tuple[tuple[str, Callable[[Card, Env], Finding | None]], ...] = (
     ("deictic", rule_deictic),
     ("source-reference", rule_source),
@@ -428,6 +453,7 @@ RULES: tuple[tuple[str, Callable[[Card, Env], Finding | None]], ...] = (
     ("value-mapping", rule_mapping),
     ("options", rule_options),
     ("parts", rule_parts),
+    ("count", rule_count),
 )
 
 

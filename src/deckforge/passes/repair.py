@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from deckforge.asks import (
+    QUANTITIES,
     Ask,
     LetterMapping,
     classify,
@@ -43,6 +44,7 @@ from deckforge.model import Card, Formula, KnowledgeGraph, _replace
 from deckforge.passes.compute import UNANSWERED
 from deckforge.registry import Registry
 from deckforge.symbols import letters_used, rename
+from deckforge.text.keys import content_tokens
 from deckforge.text.structure import MISSING_ANSWER
 
 # Answers that stand for "the formula was here": nothing, dots, an image placeholder.
@@ -242,8 +244,14 @@ def question_aware_repair(question: str, hit: Hit, matcher: FormulaMatcher,
                     + ", ".join(f"{old}→{new}" for old, new in renames.items()) + ")"
                     if renames else "")
     return Repair(answer=answer, formula=formula.id, cause=FILLED + ask.kind,
-                  reason=f"filled with {what} of {_name(registry, formula.id)}, which the "
-                  f'question names ("{hit.phrase}"){letters_note}.')
+                  reason=f"filled with {what} of {_name(registry, formula.id)}, {_named_by(hit)}"
+                  f"{letters_note}.")
+
+
+def _named_by(hit: Hit) -> str:
+    if hit.via == "formula-name":  # counting_formula: no alias, the formula's name words
+        return f'the one registry formula that counts this for what the question names ("{hit.phrase}")'
+    return f'which the question names ("{hit.phrase}")'
 
 
 def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMapping) -> LetterMapping:
@@ -258,10 +266,32 @@ def _check_clash(formula: Formula, renames: dict[str, str], mapping: LetterMappi
     return mapping
 
 
+# Words of a formula's name that say what it counts, not what of: "Transformer parameter count"
+# is about a transformer.
+_COUNT_WORDS = frozenset(content_tokens(" ".join(
+    ("count number total cost size", *(w for ws in QUANTITIES.values() for w in ws)))))
+
+
+def counting_formula(question: str, registry: Registry) -> Hit | None:
+    """For a count question no alias names ("How many parameters does a transformer with L
+    layers … have?"): the one formula that counts the asked quantity and whose name's other
+    words all stand in the question."""
+    ask = classify(question)
+    if ask.kind != "count":
+        return None
+    words = set(content_tokens(question))
+    found = [(f, named) for f in registry.formulas if ask.quantity in f.counts
+             and (named := set(content_tokens(f.name)) - _COUNT_WORDS) and named <= words]
+    if len(found) != 1:
+        return None
+    formula, named = found[0]
+    return Hit(formula.id, "formula-name", " ".join(sorted(named)))
+
+
 def repair_missing(card: Card, matcher: FormulaMatcher, registry: Registry) -> Card:
     if card.label and states_a_claim(card.question, matcher.is_bare_term(card.question)):
         return card  # a quiz statement lacks its verdict: no formula answers it (still flagged)
-    hit = matcher.question_formula(card.question)
+    hit = matcher.question_formula(card.question) or counting_formula(card.question, registry)
     if hit is None:
         concept = _defined_concept(card.question, matcher, registry)
         if concept is not None:
