@@ -341,3 +341,15 @@ def test_labelled_question_repair_notes(labels_path, tmp_path):
     for line in failed:
         print("  FAIL", line)
     assert passed / total >= MIN_RATE, "\n".join(failed)
+
+
+def test_a_formula_written_in_latex_is_not_its_mangled_spelling(matcher):
+    """`$12 \\cdot n_{layer} \\cdot d^2$` flattens to the fingerprint of the mangled
+    `12⋅nlayer⋅d2`; written with structure it is the formula, kept (and verified later), while
+    the mangled spelling, with or without a LaTeX remark after it, is still replaced."""
+    from deckforge.passes.repair import garbled_lines
+
+    assert garbled_lines(r"$N \approx 12 \cdot n_{layer} \cdot d^2$", matcher) == []
+    assert garbled_lines("N≈2⋅d⋅nlayer(2dattn+dff)", matcher)
+    mangled = r"PE(pos,2i)=sin(100002i/dmodelpos); frequencies form a progression from $2\pi$ up."
+    assert garbled_lines(mangled, matcher)

@@ -109,6 +109,10 @@ class GarbledLine:
 
 
 _MARKUP = re.compile(r"[\\$_^{]")  # any LaTeX markup: the line did not lose its structure
+# LaTeX structure (math delimiters, a command, a braced script), not an identifier's underscore
+# (`step_num`): a formula written so is not the mangled spelling its flattened text may match
+# (`$12 \cdot n_{layer} \cdot d^2$` flattens to the fingerprint `12⋅nlayer⋅d2`).
+_LATEX = re.compile(r"\$|\\[A-Za-z]{2,}|[_^]\{")
 
 
 def garbled_lines(answer: str, matcher: FormulaMatcher) -> list[GarbledLine]:
@@ -117,7 +121,9 @@ def garbled_lines(answer: str, matcher: FormulaMatcher) -> list[GarbledLine]:
         if not _RELATION.search(line):
             continue  # every mangled formula line holds a relation (=, ≈, ∈); skip prose fast
         flat = not _MARKUP.search(line)
-        mangled = [h for h in matcher.fingerprint_hits(line) if h.mangled or (h.flat and flat)]
+        structured = bool(_LATEX.search(split_prose_tail(line)[0]))  # the formula, not its remark
+        mangled = [h for h in matcher.fingerprint_hits(line)
+                   if (h.mangled and not structured) or (h.flat and flat)]
         if mangled:
             found.append(GarbledLine(i, mangled[0]))
         elif generic_garble(line):
