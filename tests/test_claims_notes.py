@@ -16,7 +16,7 @@ from deckforge.pipeline import build_graph
 ROOT = Path(__file__).resolve().parents[1]
 NOTES = ROOT / "tests" / "data" / "notes"
 LABELLED = sorted(NOTES.glob("claims-*.labels.json"))
-FLOOR = 0.9  # share of labelled items that must come out as labelled
+FLOOR = 0.97  # share of labelled items that must come out as labelled (36/38 at issue 11, 37/38 since)
 
 
 def _outcome(card, expect: str) -> bool:
