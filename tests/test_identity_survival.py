@@ -110,6 +110,34 @@ def test_the_prune_command(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
+def test_lock_commands_take_the_project_or_the_lock_from_anywhere(tmp_path, monkeypatch):
+    """prune and carry edit the lock `build --project/--lock` would read, from any folder; no
+    lock there is exit 2 naming the path."""
+    from click.testing import CliRunner
+
+    from deckforge.cli import main
+
+    project = tmp_path / "notes-project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname='x'\n", "utf-8")
+    lock_path = project / "deckforge.lock"
+    a, b = card("What is a roofline?"), card("What is the ridge point?")
+    one_build(lock_path, a, b)
+    one_build(lock_path, a)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    runner = CliRunner()
+    for args in (["prune", "--dry-run", "--project", str(project)],
+                 ["prune", "--dry-run", "--lock", str(lock_path)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0 and b.id in result.output, result.output
+    missing = runner.invoke(main, ["prune"])
+    assert missing.exit_code == 2 and str(elsewhere / "deckforge.lock") in missing.output
+    gone = runner.invoke(main, ["carry", "x", "y", "--project", str(tmp_path / "nope")])
+    assert gone.exit_code == 2 and "no such folder" in gone.output
+
+
 def test_carry_gives_a_rewritten_card_the_retired_cards_guid(tmp_path, monkeypatch):
     # A rewrite the fuzzy match cannot see (a slide title became the slide's real question):
     # `deckforge carry` makes the fix an update of the users' note, not a second note.

@@ -86,6 +86,27 @@ def _config(sources: Path | None, project: Path | None, out: Path | None = None,
     return config
 
 
+def lock_options(func):
+    """--project / --lock: which deckforge.lock a lock command edits (as `build` reads it)."""
+    func = click.option("--lock", "lock", type=click.Path(dir_okay=False, path_type=Path),
+                        help="The lock to edit (default: deckforge.lock of the project).")(func)
+    return click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
+                        help="The project whose lock to edit (default: the project this folder "
+                        "is in).")(func)
+
+
+def _lock_path(project: Path | None, lock: Path | None) -> Path:
+    """The lock a lock command edits, or exit 2 naming the path when there is none."""
+    from deckforge.config import LOCK_FILE, find_root
+
+    if project is not None and not project.is_dir():
+        _usage_exit(f"--project {project}: no such folder")
+    path = lock or find_root(project or Path.cwd()) / LOCK_FILE
+    if not path.is_file():
+        _usage_exit(f"no lock at {path}: build the deck first, or pass --project/--lock")
+    return path
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deckforge")
 def main() -> None:
@@ -130,7 +151,8 @@ def build(sources: Path | None, project: Path | None, out: Path | None, lock: Pa
 @main.command()
 @click.argument("old")
 @click.argument("new")
-def carry(old: str, new: str) -> None:
+@lock_options
+def carry(old: str, new: str, project: Path | None, lock: Path | None) -> None:
     """Give card NEW the GUID of retired card OLD (card ids or GUIDs from deckforge.lock).
 
     For a card reworded so much that the build could not tell it is the same card (`deckforge
@@ -138,11 +160,8 @@ def carry(old: str, new: str) -> None:
     with their review history, instead of NEW arriving as a duplicate. Rebuild afterwards.
     """
     from deckforge import lock as lockfile
-    from deckforge.config import find_root
 
-    path = find_root(Path.cwd()) / "deckforge.lock"
-    if not path.is_file():
-        raise click.UsageError(f"no deckforge.lock in {path.parent}")
+    path = _lock_path(project, lock)
     try:
         source, target = lockfile.carry_guid(path, old, new)
     except ValueError as err:
@@ -155,7 +174,8 @@ def carry(old: str, new: str) -> None:
 @click.option("--before", metavar="YYYY-MM-DD", default=None,
               help="Only entries retired before this date.")
 @click.option("--dry-run", is_flag=True, help="List what would be dropped; change nothing.")
-def prune(before: str | None, dry_run: bool) -> None:
+@lock_options
+def prune(before: str | None, dry_run: bool, project: Path | None, lock: Path | None) -> None:
     """Drop retired entries from deckforge.lock (cards missing from recent builds).
 
     A build never forgets a card: one missing today (an unreadable file, an empty folder) keeps
@@ -165,13 +185,10 @@ def prune(before: str | None, dry_run: bool) -> None:
     import re
 
     from deckforge import lock as lockfile
-    from deckforge.config import find_root
 
     if before is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", before):
         raise click.UsageError(f"--before {before!r}: give a date as YYYY-MM-DD")
-    path = find_root(Path.cwd()) / "deckforge.lock"
-    if not path.is_file():
-        raise click.UsageError(f"no deckforge.lock in {path.parent}")
+    path = _lock_path(project, lock)
     try:
         gone = lockfile.prune_lock(path, before=before, dry_run=dry_run)
     except ValueError as err:
