@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from deckforge.formula_match import phrase_key
+from deckforge.text.structure import INTERROGATIVES, PROMPT_WORDS
 
 # ---------------------------------------------------------------------------------------------
 # What the question asks
@@ -126,9 +127,7 @@ def classify(question: str, bare_term: bool = False) -> Ask:
 # A question opens with one of these words or ends with "?"; a quiz item that does neither and
 # names no cue ("At batch 8 the KV cache is larger than the weights") states a claim: what is
 # missing is its True/False verdict, never a formula.
-_ASKING_OPENER = re.compile(r"^\W*(?:why|how|what|when|which|who|where|whose|does|do|did|is|are|"
-                            r"can|could|should|would|will|define|explain|describe|compute|"
-                            r"calculate|derive|write|state|name|list|give|compare|contrast)\b", re.I)
+_ASKING_OPENER = re.compile(r"^\W*(?:" + "|".join(INTERROGATIVES + PROMPT_WORDS) + r")\b", re.I)
 
 
 def states_a_claim(question: str, bare_term: bool = False) -> bool:

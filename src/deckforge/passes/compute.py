@@ -27,6 +27,7 @@ import importlib
 import re
 from dataclasses import dataclass, field, replace
 
+from deckforge.asks import states_a_claim
 from deckforge.model import Card, KnowledgeGraph, normalize_key
 from deckforge.text.structure import MISSING_ANSWER
 
@@ -99,17 +100,12 @@ def _is_open_question(card: Card) -> bool:
         card.kind == "basic"
 
 
-def _asks(card: Card) -> bool:
-    """A question (not a quiz statement awaiting its True/False): it asks, or asks for a quantity."""
-    return card.question.rstrip().endswith("?") or bool(_ASKS_QUANTITY.search(card.question))
-
-
 def _card(card: Card, specs, registry) -> Card:
     if not _is_open_question(card):
         return card
     result = _answer(card, specs, registry)
     if result is None:
-        if not _asks(card):
+        if states_a_claim(card.question):
             return card  # a statement without its verdict, a bare label: the reader's cause stands
         # An open exam question is more than a missing answer: later passes must not fill it
         # with a formula's LaTeX (the cards pass set cause `missing-answer`).

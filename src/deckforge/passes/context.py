@@ -426,8 +426,6 @@ _GIVES_A_NUMBER = re.compile(r"\d|\$|\\[A-Za-z]|[=×·^√∝≈]|\b(?:two|three
                              r"nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|hundred|"
                              r"thousand|million|billion|dozen|twice|half|double|triple|quadratic|"
                              r"linear|constant|zero|none)\b|\bo\(", re.I)
-
-
 _ASKS_A_COUNT = re.compile(r"\bhow (?:many|much)\b|\bnumber of\b", re.I)
 
 

@@ -27,6 +27,7 @@ import re
 from deckforge.diagnostics import Diagnostic
 from deckforge.model import RawItem, SourceSpan
 from deckforge.readers import ReadResult, file_lines
+from deckforge.text.structure import INTERROGATIVES, PROMPT_WORDS
 
 NAME = "alternating"
 
@@ -41,11 +42,6 @@ JUNK_LINES = [
 ]
 _COUNTER = re.compile(r"^\d+\s*/\s*(\d+)$")
 
-INTERROGATIVES = ("what", "why", "how", "which", "when", "where", "who", "whom", "whose",
-                  "is", "are", "does", "do", "did", "can", "could", "should", "would", "will")
-PROMPT_WORDS = ("explain", "describe", "define", "write", "match", "compare", "contrast",
-                "detail", "name", "state", "map", "list", "give", "derive", "show", "summarize",
-                "identify", "outline", "discuss", "calculate", "compute", "prove", "sketch")
 _FIRST_WORD = re.compile(r"^([A-Za-z]+)\b(.*)$")
 _LABEL_COLON = re.compile(r"^[^:]{1,40}:\s")  # `Formula:` / `Structure: …` / `Recurrent: O(N)`
 

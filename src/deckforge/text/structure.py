@@ -8,6 +8,15 @@ from pathlib import PurePosixPath
 
 # Section headers are structure, never cards (ARCHITECTURE, style 1). Readers turn them into
 # `section`; the cards pass refuses any that slip through.
+# The words a question opens with: interrogatives, and the prompt verbs flashcard writers use
+# ("Explain …", "Define …"). The alternating reader finds questions by them; asks.states_a_claim
+# tells a quiz statement from a question by them.
+INTERROGATIVES = ("what", "why", "how", "which", "when", "where", "who", "whom", "whose",
+                  "is", "are", "does", "do", "did", "can", "could", "should", "would", "will")
+PROMPT_WORDS = ("explain", "describe", "define", "write", "match", "compare", "contrast",
+                "detail", "name", "state", "map", "list", "give", "derive", "show", "summarize",
+                "identify", "outline", "discuss", "calculate", "compute", "prove", "sketch")
+
 HEADER_PATTERNS = [
     re.compile(r"^\W*LECTURE\s+\d+\b", re.I),
     re.compile(r"^\W*QUIZ\s+\d+\s*[-—–:]", re.I),
